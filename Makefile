@@ -1,0 +1,91 @@
+# Two commands for a newcomer: `make run` starts the assistant, `make test` runs every test.
+# Everything else here is what those two need.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Rasa 3.6 needs Python 3.10; the action server and `chatbot` use Python 3.11.
+# Look in pyenv's versions first (its shims refuse a version that is not selected),
+# then on PATH; no machine-specific path is written here.
+define find_python
+$(shell for p in $$(command -v pyenv >/dev/null 2>&1 && ls -d "$$(pyenv root)"/versions/$(1).*/bin/python$(1) 2>/dev/null | sort -V | tail -n 1) python$(1); do \
+  "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != tuple(map(int, "$(1)".split("."))))' >/dev/null 2>&1 && { command -v "$$p"; break; }; done)
+endef
+PYTHON310 ?= $(call find_python,3.10)
+PYTHON311 ?= $(call find_python,3.11)
+
+VENV := .venv
+VENV_RASA := .venv-rasa
+RASA := $(VENV_RASA)/bin/rasa
+CHATBOT := $(VENV)/bin/chatbot
+MODEL := models/assistant.tar.gz
+TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml)
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TF_CPP_MIN_LOG_LEVEL := 3
+export PYTHONWARNINGS := ignore::DeprecationWarning
+
+.PHONY: help install run shell train test test-unit test-rasa validate lint bench clean
+
+help:
+	@echo "make run    start the assistant (installs and trains the first time)"
+	@echo "make test   run every test"
+	@echo "make shell  chat in the terminal with a running assistant"
+	@echo "make bench  retrieval, NLU, triage and latency benchmarks"
+
+$(VENV)/.installed: requirements/actions.txt pyproject.toml
+	@test -n "$(PYTHON311)" || { echo "error: Python 3.11 not found (pyenv install 3.11 or put python3.11 on PATH)" >&2; exit 1; }
+	test -x $(VENV)/bin/python || $(PYTHON311) -m venv $(VENV)
+	# torch first, alone: the exact CPU build is on disk; any other spec pulls CUDA packages.
+	$(VENV)/bin/pip install -q torch==2.13.0
+	$(VENV)/bin/pip install -q -r requirements/actions.txt
+	$(VENV)/bin/pip install -q --no-deps --no-build-isolation -e .
+	touch $@
+
+$(VENV_RASA)/.installed: requirements/rasa.txt pyproject.toml
+	@test -n "$(PYTHON310)" || { echo "error: Python 3.10 not found; Rasa 3.6 needs it (pyenv install 3.10 or put python3.10 on PATH)" >&2; exit 1; }
+	test -x $(VENV_RASA)/bin/python || $(PYTHON310) -m venv $(VENV_RASA)
+	$(VENV_RASA)/bin/pip install -q -r requirements/rasa.txt
+	$(VENV_RASA)/bin/pip install -q --no-deps --no-build-isolation -e .
+	touch $@
+
+install: $(VENV)/.installed $(VENV_RASA)/.installed
+
+# Retrains only when training data or config changed; `touch` because Rasa keeps the old
+# file when its own fingerprint says nothing changed.
+$(MODEL): $(TRAINING_INPUTS) | $(VENV_RASA)/.installed
+	$(RASA) train --fixed-model-name assistant --out models
+	touch $@
+
+train: $(MODEL)
+
+run: install $(MODEL)
+	$(CHATBOT) serve
+
+shell: $(VENV)/.installed
+	$(CHATBOT) chat
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check chatbot actions tests bench
+
+validate: $(VENV_RASA)/.installed
+	$(RASA) data validate --fail-on-warnings
+
+# Story tests run with the clinic forced open, so in-hours replies are deterministic;
+# after-hours stories say so in the patient's words.
+test-rasa: $(MODEL)
+	rm -rf var/results/stories
+	CLINIC_HOURS="Mon-Sun 00:00-24:00" $(RASA) test core --model $(MODEL) \
+	  --stories tests/test_stories.yml --out var/results/stories --fail-on-prediction-errors
+
+test-unit: install $(MODEL)
+	$(VENV)/bin/python -m pytest -q
+
+test: install lint validate test-rasa test-unit
+
+bench: install $(MODEL)
+	$(VENV)/bin/python bench/run_all.py
+
+clean:
+	rm -rf build models var $(VENV) $(VENV_RASA)

@@ -1,0 +1,151 @@
+"""What the assistant says to one patient message: the logic behind the retrieval action.
+
+Kept free of Rasa so it can be tested without a server. The Rasa server has already
+run triage on the message text (chatbot.rasa_triage); here triage runs again with what
+the conversation knows (time since the injection), then the knowledge base answers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from chatbot import triage
+from chatbot.clinic_hours import is_open, says_clinic_closed
+from chatbot.retriever import SearchResult
+from chatbot.settings import Settings
+
+# The intent is a hint: sections on these topics rank a little higher.
+INTENT_TOPICS: dict[str, tuple[str, ...]] = {
+    "ask_procedure_info": ("procedure", "how_it_works"),
+    "ask_numbness": ("numbness",),
+    "ask_soreness": ("soreness", "flare"),
+    "ask_relief": ("relief", "steroid"),
+    "ask_driving": ("driving",),
+    "ask_activity": ("activity", "exercise", "work"),
+    "ask_bathing": ("bathing",),
+    "ask_ice_heat": ("ice_heat",),
+    "ask_medication": ("medicines", "blood_thinners"),
+    "ask_side_effects": ("side_effects", "risks", "flushing"),
+    "ask_diabetes": ("diabetes",),
+    "ask_infection_signs": ("infection",),
+    "ask_pain_diary": ("pain_diary", "diagnostic_block"),
+    "ask_next_steps": ("next_steps", "radiofrequency_ablation", "repeat_injections"),
+    "ask_when_to_call": ("when_to_call", "red_flags"),
+    "report_symptom": ("side_effects", "when_to_call"),
+}
+QUESTION_INTENTS = frozenset(INTENT_TOPICS)
+RED_FLAG_INTENTS = frozenset({"red_flag_emergency", "red_flag_urgent", "red_flag_urgent_after_hours"})
+
+Search = Callable[[str, int, "str | None", "tuple[str, ...]"], list[SearchResult]]
+
+
+@dataclass
+class Reply:
+    """One bot message: either text we wrote, or a domain response for Rasa to fill."""
+
+    kind: str  # answer | no_answer | unreadable | too_long | escalation | caution
+    text: str | None = None
+    response: str | None = None  # a domain response name (escalations)
+    sources: list[dict[str, object]] = field(default_factory=list)
+
+    def payload(self) -> dict[str, object]:
+        if self.kind == "answer":
+            return {"kind": "answer", "sources": self.sources}
+        return {"kind": self.kind}
+
+
+@dataclass(frozen=True)
+class Turn:
+    message: str
+    intent: str | None
+    model_intent: str | None = None  # the NLU's own guess before triage overrode it
+    procedure: str | None = None
+    hours_since_injection: float | None = None
+    now: datetime | None = None
+
+
+def escalation_response(level: str, message: str, settings: Settings, now: datetime | None) -> str:
+    if level == "emergency":
+        return "utter_emergency"
+    closed = says_clinic_closed(message) or not is_open(
+        settings.clinic_hours, settings.clinic_timezone, now
+    )
+    return "utter_urgent_after_hours" if closed else "utter_urgent"
+
+
+def _has_readable_text(message: str) -> bool:
+    return bool(re.search(r"[^\W_]", message))
+
+
+def no_answer(settings: Settings) -> Reply:
+    return Reply(
+        "no_answer",
+        text=(
+            "I'm sorry, I don't have clinic information that answers that, and I don't "
+            f"want to guess. Please call {settings.clinic_name} at {settings.clinic_phone} "
+            "and the care team can help. I can answer questions (in English) about "
+            "numbness, soreness, driving, bathing, when relief starts, side effects and "
+            "when to call."
+        ),
+    )
+
+
+def format_answer(result: SearchResult) -> Reply:
+    section = result.section
+    text = f"{section.text}\n\nFrom: {section.title} › {section.heading}"
+    source = {
+        "page": section.page,
+        "title": section.title,
+        "section": section.heading,
+        "score": round(result.score, 3),
+    }
+    return Reply("answer", text=text, sources=[source])
+
+
+def reply_to(turn: Turn, search: Search, settings: Settings) -> list[Reply]:
+    """The replies for one message, in order. Never raises for odd input."""
+    message = turn.message or ""
+    if not message.strip() or not _has_readable_text(message):
+        return [Reply("unreadable", text=(
+            "Sorry, I couldn't read a question in that message. You can ask me things "
+            'like "How long will the numbness last?" or "Can I take a shower?"'
+        ))]
+    if len(message) > settings.max_message_chars:
+        return [Reply("too_long", text=(
+            f"That message is longer than I can read well ({settings.max_message_chars} "
+            "characters at most). Could you ask one question at a time? If you have a "
+            f"worrying symptom, call {settings.clinic_name} at {settings.clinic_phone}, "
+            f"or {settings.emergency_number} in an emergency."
+        ))]
+
+    replies: list[Reply] = []
+    if turn.intent in RED_FLAG_INTENTS:
+        # Rasa already escalated; answer only a question asked in the same message.
+        if turn.model_intent not in QUESTION_INTENTS - {"report_symptom"}:
+            return []
+        intent = turn.model_intent
+    else:
+        intent = turn.intent
+        # What the Rasa server could not know: how long ago the injection was.
+        result = triage.classify(message, hours_since_injection=turn.hours_since_injection)
+        if result.level != "routine":
+            return [Reply("escalation", response=escalation_response(
+                result.level, message, settings, turn.now))]
+
+    topics = INTENT_TOPICS.get(intent or "", ())
+    results = search(message, 3, turn.procedure, topics)
+    if not results or results[0].score < settings.min_answer_score:
+        replies.append(no_answer(settings))
+    else:
+        replies.append(format_answer(results[0]))
+    if intent == "report_symptom":
+        replies.append(Reply("caution", text=(
+            "I can't check symptoms online. If you are worried, or it is getting worse, "
+            f"call {settings.clinic_name} at {settings.clinic_phone}; if the clinic is "
+            "closed or you can't reach your doctor, go to urgent care. In an emergency "
+            f"call {settings.emergency_number}."
+        )))
+    return replies

@@ -1,0 +1,163 @@
+"""Load the clinic's markdown pages and split them into sections for retrieval.
+
+A page is YAML front matter (title, procedure, topics, sources, last_reviewed) followed
+by a ``# Title`` and ``## Heading`` sections. Each section is answered on its own, so
+it is the unit that gets embedded. The red-flag catalogue under ``triage/`` is data
+for triage, not a page, and is skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+PROCEDURES = ("facet_joint", "medial_branch_block", "trigger_point", "general")
+SKIPPED_DIRS = ("triage",)
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.DOTALL)
+_HEADING = re.compile(r"^(#{1,2})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
+
+
+class PageError(ValueError):
+    """A page that cannot be used; the message names the file and what to fix."""
+
+
+@dataclass(frozen=True)
+class Section:
+    page: str  # path relative to the knowledge folder, e.g. "facet-joint-aftercare.md"
+    title: str  # the page title
+    heading: str
+    text: str
+    procedure: str
+    topics: tuple[str, ...]
+
+    @property
+    def id(self) -> str:
+        return f"{self.page}#{slugify(self.heading)}"
+
+    def embedding_text(self) -> str:
+        """What gets embedded: the heading says what the section answers."""
+        return f"{self.heading}\n{self.text}"
+
+
+@dataclass(frozen=True)
+class Page:
+    path: str
+    title: str
+    procedure: str
+    topics: tuple[str, ...]
+    sources: tuple[str, ...]
+    last_reviewed: str
+    sha256: str
+    sections: tuple[Section, ...] = field(default=())
+
+
+@dataclass
+class KnowledgeBase:
+    pages: list[Page]
+    problems: list[str]
+
+    @property
+    def sections(self) -> list[Section]:
+        return [section for page in self.pages for section in page.sections]
+
+
+def slugify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _source_label(entry: object) -> str:
+    if isinstance(entry, dict) and len(entry) == 1:
+        ((kind, value),) = entry.items()
+        if kind in ("file", "url") and isinstance(value, str) and value.strip():
+            return value.strip()
+    if isinstance(entry, str) and entry.strip():
+        return entry.strip()
+    raise ValueError(f"source entry {entry!r} should be '- file: ...' or '- url: ...'")
+
+
+def parse_page(text: str, relative_path: str) -> Page:
+    """Parse one page; raise PageError naming the file for anything unusable."""
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        raise PageError(f"{relative_path}: missing front matter (a '---' block at the top)")
+    try:
+        meta = yaml.safe_load(match.group(1)) or {}
+    except yaml.YAMLError as error:
+        raise PageError(f"{relative_path}: front matter is not valid YAML: {error}") from None
+    if not isinstance(meta, dict):
+        raise PageError(f"{relative_path}: front matter must be 'key: value' lines")
+    title = meta.get("title")
+    procedure = meta.get("procedure")
+    if not isinstance(title, str) or not title.strip():
+        raise PageError(f"{relative_path}: front matter needs a 'title'")
+    if procedure not in PROCEDURES:
+        raise PageError(
+            f"{relative_path}: 'procedure' is {procedure!r}; use one of {', '.join(PROCEDURES)}"
+        )
+    topics = meta.get("topics") or []
+    if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+        raise PageError(f"{relative_path}: 'topics' must be a list like [driving, work]")
+    try:
+        sources = tuple(_source_label(entry) for entry in meta.get("sources") or [])
+    except ValueError as error:
+        raise PageError(f"{relative_path}: {error}") from None
+    if not sources:
+        raise PageError(f"{relative_path}: cite at least one source under 'sources'")
+
+    body = text[match.end():]
+    sections = tuple(
+        Section(relative_path, title.strip(), heading, body_text, procedure, tuple(topics))
+        for heading, body_text in split_sections(body)
+    )
+    if not sections:
+        raise PageError(f"{relative_path}: no '## Heading' sections with text")
+    return Page(
+        path=relative_path,
+        title=title.strip(),
+        procedure=procedure,
+        topics=tuple(topics),
+        sources=sources,
+        last_reviewed=str(meta.get("last_reviewed", "")),
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        sections=sections,
+    )
+
+
+def split_sections(body: str) -> list[tuple[str, str]]:
+    """Split a page body at '## ' headings into (heading, text) pairs with text."""
+    sections = []
+    headings = [m for m in _HEADING.finditer(body) if m.group(1) == "##"]
+    for index, heading in enumerate(headings):
+        end = headings[index + 1].start() if index + 1 < len(headings) else len(body)
+        text = re.sub(r"\n\s*\n+", "\n\n", body[heading.end():end].strip())
+        if text:
+            sections.append((heading.group(2).strip(), text))
+    return sections
+
+
+def page_files(knowledge_dir: Path) -> list[Path]:
+    return sorted(
+        path
+        for path in knowledge_dir.rglob("*.md")
+        if not set(path.relative_to(knowledge_dir).parts[:-1]) & set(SKIPPED_DIRS)
+    )
+
+
+def load_knowledge(knowledge_dir: Path) -> KnowledgeBase:
+    """Load every page; a broken page is reported in `problems` and skipped."""
+    if not knowledge_dir.is_dir():
+        raise FileNotFoundError(f"knowledge folder {knowledge_dir} does not exist")
+    pages, problems = [], []
+    for path in page_files(knowledge_dir):
+        relative = path.relative_to(knowledge_dir).as_posix()
+        try:
+            pages.append(parse_page(path.read_text(encoding="utf-8"), relative))
+        except UnicodeDecodeError:
+            problems.append(f"{relative}: not UTF-8 text; save it as UTF-8")
+        except PageError as error:
+            problems.append(str(error))
+    return KnowledgeBase(pages, problems)

@@ -1,0 +1,73 @@
+"""Shared fixtures. The `stack` fixture starts the real action and Rasa servers once."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import socket
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from chatbot.launcher import Stack
+from chatbot.settings import Settings, load_settings
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return load_settings()
+
+
+def make_stack(tmp: Path, settings: Settings, **extra_env: str) -> Stack:
+    test_settings = dataclasses.replace(
+        settings,
+        rasa_port=free_port(),
+        action_port=free_port(),
+        tracker_db=tmp / "tracker.db",
+    )
+    return Stack(test_settings, log_dir=tmp / "logs", extra_env=extra_env)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[Stack]:
+    """Both servers, with the clinic forced open so in-hours replies are deterministic."""
+    running = make_stack(
+        tmp_path_factory.mktemp("stack"), settings, CLINIC_HOURS="Mon-Sun 00:00-24:00"
+    )
+    with running:
+        yield running
+
+
+def post(url: str, body: bytes, timeout: float = 60) -> tuple[int, bytes]:
+    request = urllib.request.Request(
+        f"{url}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+Chat = Callable[[str, str], list[dict]]
+
+
+@pytest.fixture()
+def chat(stack: Stack) -> Chat:
+    def send(sender: str, message: str) -> list[dict]:
+        status, body = post(stack.rasa_url, json.dumps({"sender": sender, "message": message}).encode())
+        assert status == 200, body
+        return json.loads(body)
+
+    return send

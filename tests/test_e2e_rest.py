@@ -1,0 +1,130 @@
+"""Real conversations through the REST channel of the running Rasa + action servers."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from tests.conftest import post
+
+pytestmark = pytest.mark.e2e
+
+
+def sender() -> str:
+    return f"test-{uuid.uuid4().hex[:10]}"
+
+
+def texts(replies: list[dict]) -> str:
+    return "\n".join(reply["text"] for reply in replies if "text" in reply)
+
+
+def payloads(replies: list[dict]) -> list[dict]:
+    return [reply["custom"] for reply in replies if "custom" in reply]
+
+
+def answer_sources(replies: list[dict]) -> list[dict]:
+    return [s for p in payloads(replies) if p.get("kind") == "answer" for s in p["sources"]]
+
+
+def test_greeting_offers_disclaimer_and_suggestions(chat, settings):
+    replies = chat(sender(), "hello")
+    assert "not medical advice" in texts(replies)
+    assert settings.emergency_number in texts(replies)
+    buttons = [b for r in replies for b in r.get("buttons", [])]
+    assert len(buttons) >= 2
+
+
+def test_numbness_question_is_answered_from_the_knowledge_base_with_its_source(chat):
+    replies = chat(sender(), "how long will the numbness last?")
+    sources = answer_sources(replies)
+    assert sources, replies
+    assert "numb" in sources[0]["section"].lower()
+    assert sources[0]["page"].endswith(".md")
+    assert "From:" in texts(replies) and "hour" in texts(replies).lower()
+
+
+def test_procedure_slot_picks_the_right_driving_page(chat):
+    trigger = sender()
+    chat(trigger, "I had a trigger point injection yesterday")
+    trigger_sources = answer_sources(chat(trigger, "can I drive?"))
+    facet = sender()
+    chat(facet, "I had facet joint injections this morning")
+    facet_sources = answer_sources(chat(facet, "can I drive?"))
+    assert trigger_sources and facet_sources
+    assert "trigger" in trigger_sources[0]["page"]
+    assert "facet" in facet_sources[0]["page"]
+    assert "drive" in trigger_sources[0]["section"].lower()
+
+
+def test_emergency_message_gets_the_emergency_reply(chat, settings):
+    replies = chat(sender(), "I can't control my bladder and my legs are going weak")
+    assert {"kind": "escalation", "level": "emergency"} in payloads(replies)
+    assert settings.emergency_number in texts(replies)
+    tel = [b["payload"] for r in replies for b in r.get("buttons", [])]
+    assert f"tel:{settings.emergency_tel}" in tel
+
+
+def test_red_flag_hidden_in_a_question_is_escalated_first_then_answered(chat):
+    replies = chat(sender(), "how long does numbness last? also I can't pee since this morning")
+    kinds = [p["kind"] for p in payloads(replies)]
+    assert kinds[0] == "escalation", kinds
+    assert "answer" in kinds[1:], kinds
+
+
+def test_conversation_continues_after_an_escalation(chat):
+    patient = sender()
+    first = chat(patient, "I have chest pain since the injection")
+    assert {"kind": "escalation", "level": "emergency"} in payloads(first)
+    later = chat(patient, "ok. can I take a shower tonight?")
+    assert all(p["kind"] != "escalation" for p in payloads(later))
+    assert answer_sources(later)
+
+
+def test_unrelated_question_admits_it_has_no_answer(chat, settings):
+    replies = chat(sender(), "what's the best pizza place downtown?")
+    assert settings.clinic_phone in texts(replies)
+    assert not answer_sources(replies)
+    assert "don't have" in texts(replies)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "",
+        "   ",
+        "x" * 20_000,
+        "😀😀😀",
+        "¿Cuánto tiempo dura el entumecimiento?",
+        "<script>alert('hi')</script>",
+        "<img src=x onerror=alert(1)>",
+    ],
+)
+def test_bad_input_gets_a_polite_reply(chat, settings, message):
+    replies = chat(sender(), message)
+    text = texts(replies)
+    assert replies, "every message gets an answer"
+    assert "Traceback" not in text and "Error" not in text
+    assert settings.clinic_phone in text or "question" in text
+
+
+def test_invalid_json_is_rejected_cleanly(stack):
+    status, body = post(stack.rasa_url, b"{not json")
+    assert 400 <= status < 500
+    assert b"Traceback" not in body
+
+
+def test_escalation_reaches_the_patient_when_the_action_server_is_down(tmp_path, settings):
+    from tests.conftest import make_stack
+
+    own = make_stack(tmp_path, settings, CLINIC_HOURS="Mon-Sun 00:00-24:00")
+    with own:
+        own.stop_one("actions")
+        status, body = post(
+            own.rasa_url,
+            json.dumps({"sender": sender(), "message": "my throat is swelling up"}).encode(),
+        )
+    assert status == 200
+    replies = json.loads(body)
+    assert {"kind": "escalation", "level": "emergency"} in payloads(replies)
