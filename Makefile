@@ -24,6 +24,8 @@ TRAINING_INPUTS := config.yml domain.yml $(wildcard data/*.yml)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TF_CPP_MIN_LOG_LEVEL := 3
+# Rasa would otherwise try to send telemetry; this machine and clinics' servers may be offline.
+export RASA_TELEMETRY_ENABLED := false
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
 .PHONY: help install run shell train test test-unit test-rasa validate lint bench clean
@@ -77,7 +79,7 @@ validate: $(VENV_RASA)/.installed
 test-rasa: $(MODEL)
 	rm -rf var/results/stories
 	CLINIC_HOURS="Mon-Sun 00:00-24:00" $(RASA) test core --model $(MODEL) \
-	  --stories tests/test_stories.yml --out var/results/stories --fail-on-prediction-errors
+	  --stories tests/test_stories.yml --out var/results/stories --e2e --fail-on-prediction-errors
 
 test-unit: install $(MODEL)
 	$(VENV)/bin/python -m pytest -q

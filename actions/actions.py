@@ -41,9 +41,12 @@ def hours_since_injection(tracker: Tracker, now: datetime) -> float | None:
         return None
     when_said = now
     for event in reversed(tracker.events):
-        entities = event.get("parse_data", {}).get("entities", []) if event.get("event") == "user" else []
+        if event.get("event") != "user":
+            continue
+        entities = (event.get("parse_data") or {}).get("entities") or []
         if any(entity.get("entity") == "injection_time" for entity in entities):
-            when_said = datetime.fromtimestamp(event.get("timestamp", now.timestamp()), timezone.utc)
+            timestamp = event.get("timestamp") or now.timestamp()
+            when_said = datetime.fromtimestamp(timestamp, timezone.utc)
             break
     hours = hours_ago(said, now=when_said)
     if hours is None:

@@ -42,7 +42,7 @@ def tokenize(text: str) -> list[str]:
 
 
 def recall(ranked: list[list[Section]], dev: list[tuple[str, list[str]]], k: int) -> float:
-    hits = sum(any(is_hit(s, facts) for s in top[:k]) for top, (_, facts) in zip(ranked, dev))
+    hits = sum(any(is_hit(s, facts) for s in top[:k]) for top, (_, facts) in zip(ranked, dev, strict=True))
     return hits / len(dev)
 
 
@@ -62,7 +62,10 @@ def evaluate() -> dict[str, object]:
         order = sorted(range(len(sections)), key=lambda i: scores[i], reverse=True)[:3]
         lexical.append([sections[i] for i in order])
 
-    misses = [q for (q, facts), top in zip(dev, semantic) if not any(is_hit(s, facts) for s in top[:1])]
+    misses = [
+        question for (question, facts), top in zip(dev, semantic, strict=True)
+        if not any(is_hit(section, facts) for section in top[:1])
+    ]
     return {
         "questions": len(dev),
         "sections": len(sections),

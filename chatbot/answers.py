@@ -7,13 +7,13 @@ the conversation knows (time since the injection), then the knowledge base answe
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from chatbot import triage
-from chatbot.clinic_hours import is_open, says_clinic_closed
+from chatbot.escalation import RED_FLAG_INTENTS, escalation_response
+from chatbot.message_checks import has_readable_text, questions_in
 from chatbot.retriever import SearchResult
 from chatbot.settings import Settings
 
@@ -37,7 +37,6 @@ INTENT_TOPICS: dict[str, tuple[str, ...]] = {
     "report_symptom": ("side_effects", "when_to_call"),
 }
 QUESTION_INTENTS = frozenset(INTENT_TOPICS)
-RED_FLAG_INTENTS = frozenset({"red_flag_emergency", "red_flag_urgent", "red_flag_urgent_after_hours"})
 
 Search = Callable[[str, int, "str | None", "tuple[str, ...]"], list[SearchResult]]
 
@@ -67,17 +66,11 @@ class Turn:
     now: datetime | None = None
 
 
-def escalation_response(level: str, message: str, settings: Settings, now: datetime | None) -> str:
-    if level == "emergency":
-        return "utter_emergency"
-    closed = says_clinic_closed(message) or not is_open(
-        settings.clinic_hours, settings.clinic_timezone, now
-    )
-    return "utter_urgent_after_hours" if closed else "utter_urgent"
-
-
-def _has_readable_text(message: str) -> bool:
-    return bool(re.search(r"[^\W_]", message))
+def answer_threshold(best: SearchResult, topics: tuple[str, ...], settings: Settings) -> float:
+    """A lower bar when the NLU's intent and the section agree on the topic."""
+    if set(topics) & set(best.section.topics):
+        return settings.min_topic_answer_score
+    return settings.min_answer_score
 
 
 def no_answer(settings: Settings) -> Reply:
@@ -108,7 +101,7 @@ def format_answer(result: SearchResult) -> Reply:
 def reply_to(turn: Turn, search: Search, settings: Settings) -> list[Reply]:
     """The replies for one message, in order. Never raises for odd input."""
     message = turn.message or ""
-    if not message.strip() or not _has_readable_text(message):
+    if not message.strip() or not has_readable_text(message):
         return [Reply("unreadable", text=(
             "Sorry, I couldn't read a question in that message. You can ask me things "
             'like "How long will the numbness last?" or "Can I take a shower?"'
@@ -122,11 +115,17 @@ def reply_to(turn: Turn, search: Search, settings: Settings) -> list[Reply]:
         ))]
 
     replies: list[Reply] = []
+    mentions_symptom = False
+    query = message
     if turn.intent in RED_FLAG_INTENTS:
         # Rasa already escalated; answer only a question asked in the same message.
-        if turn.model_intent not in QUESTION_INTENTS - {"report_symptom"}:
+        asked = questions_in(message)
+        if turn.model_intent in QUESTION_INTENTS - {"report_symptom"}:
+            intent, query = turn.model_intent, asked or message
+        elif asked:
+            intent, query = None, asked
+        else:
             return []
-        intent = turn.model_intent
     else:
         intent = turn.intent
         # What the Rasa server could not know: how long ago the injection was.
@@ -134,14 +133,16 @@ def reply_to(turn: Turn, search: Search, settings: Settings) -> list[Reply]:
         if result.level != "routine":
             return [Reply("escalation", response=escalation_response(
                 result.level, message, settings, turn.now))]
+        # An expected effect still gets the moderator's advice: we can't assess it online.
+        mentions_symptom = bool(result.findings)
 
     topics = INTENT_TOPICS.get(intent or "", ())
-    results = search(message, 3, turn.procedure, topics)
-    if not results or results[0].score < settings.min_answer_score:
-        replies.append(no_answer(settings))
-    else:
+    results = search(query, 3, turn.procedure, topics)
+    if results and results[0].score >= answer_threshold(results[0], topics, settings):
         replies.append(format_answer(results[0]))
-    if intent == "report_symptom":
+    else:
+        replies.append(no_answer(settings))
+    if intent == "report_symptom" or mentions_symptom:
         replies.append(Reply("caution", text=(
             "I can't check symptoms online. If you are worried, or it is getting worse, "
             f"call {settings.clinic_name} at {settings.clinic_phone}; if the clinic is "

@@ -6,8 +6,10 @@ exactly the processes patients talk to.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -63,6 +65,7 @@ class Stack:
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
             "TF_CPP_MIN_LOG_LEVEL": "3",
+            "RASA_TELEMETRY_ENABLED": "false",
             "ACTION_PORT": str(self.settings.action_port),
             "RASA_PORT": str(self.settings.rasa_port),
             "TRACKER_DB": str(self.settings.tracker_db),
@@ -74,11 +77,11 @@ class Stack:
 
     def _spawn(self, name: str, command: list[str]) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_dir / f"{name}.log", "w")
-        self.processes[name] = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, env=self._env(), stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C in the terminal reaches us; we stop the children
-        )
+        with open(self.log_dir / f"{name}.log", "w") as log:
+            self.processes[name] = subprocess.Popen(
+                command, cwd=PROJECT_ROOT, env=self._env(), stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches only us; we stop the children
+            )
 
     def start_actions(self) -> None:
         self._spawn("actions", [
@@ -144,6 +147,21 @@ class Stack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def isolated_stack(workdir: Path, settings: Settings, **extra_env: str) -> Stack:
+    """A stack on free ports with its own tracker database and logs (tests, benchmarks)."""
+    own = dataclasses.replace(
+        settings, rasa_port=free_port(), action_port=free_port(),
+        tracker_db=workdir / "tracker.db",
+    )
+    return Stack(own, log_dir=workdir / "logs", extra_env=extra_env)
 
 
 def serve(settings: Settings) -> int:

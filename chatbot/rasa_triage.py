@@ -20,16 +20,10 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KE
 from rasa.shared.nlu.training_data.message import Message
 
 from chatbot import triage
-from chatbot.answers import escalation_response
+from chatbot.escalation import RED_FLAG_INTENTS, RESPONSE_TO_INTENT, escalation_response
 from chatbot.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
-
-RESPONSE_TO_INTENT = {
-    "utter_emergency": "red_flag_emergency",
-    "utter_urgent": "red_flag_urgent",
-    "utter_urgent_after_hours": "red_flag_urgent_after_hours",
-}
 
 
 def triage_intent(text: str, settings: Settings) -> tuple[str | None, dict[str, Any]]:
@@ -70,17 +64,23 @@ class RedFlagTriage(GraphComponent):
         except Exception:  # triage must never take the conversation down
             log.exception("Red-flag triage failed; keeping the classifier's intent")
             return
-        summary["model_intent"] = predicted.get(INTENT_NAME_KEY)
+        model_intent = predicted.get(INTENT_NAME_KEY)
+        summary["model_intent"] = model_intent
         message.set("triage", summary, add_to_output=True)
-        if red_flag_intent is None:
-            return
-        message.set(INTENT, {INTENT_NAME_KEY: red_flag_intent, "confidence": 1.0}, add_to_output=True)
-        ranking = [
-            entry for entry in message.get(INTENT_RANKING_KEY) or []
-            if entry.get(INTENT_NAME_KEY) != red_flag_intent
-        ]
-        message.set(
-            INTENT_RANKING_KEY,
-            [{INTENT_NAME_KEY: red_flag_intent, "confidence": 1.0}, *ranking],
-            add_to_output=True,
-        )
+        if red_flag_intent is not None:
+            _override_intent(message, red_flag_intent)
+        elif model_intent in RED_FLAG_INTENTS:
+            # Triage reads negation ("no fever") and time; the classifier does not.
+            _override_intent(message, "report_symptom")
+
+
+def _override_intent(message: Message, intent: str) -> None:
+    message.set(INTENT, {INTENT_NAME_KEY: intent, "confidence": 1.0}, add_to_output=True)
+    ranking = [
+        entry for entry in message.get(INTENT_RANKING_KEY) or []
+        if entry.get(INTENT_NAME_KEY) != intent
+    ]
+    message.set(
+        INTENT_RANKING_KEY, [{INTENT_NAME_KEY: intent, "confidence": 1.0}, *ranking],
+        add_to_output=True,
+    )

@@ -87,7 +87,7 @@ class KnowledgeIndex:
         pool = min(len(self.sections), max(k * 5, 20))
         scores, rows = self.faiss_index.search(query_vector, pool)
         results = []
-        for score, row in zip(scores[0], rows[0]):
+        for score, row in zip(scores[0], rows[0], strict=True):
             if row < 0:
                 continue
             section = self.sections[row]

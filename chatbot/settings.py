@@ -33,6 +33,7 @@ class Settings:
     index_dir: Path
     tracker_db: Path
     min_answer_score: float
+    min_topic_answer_score: float
     max_message_chars: int
 
     @property
@@ -107,7 +108,8 @@ def load_settings(env_file: Path | None = None) -> Settings:
         knowledge_dir=_path(env("KNOWLEDGE_DIR", "knowledge")),
         index_dir=_path(env("INDEX_DIR", "build/index")),
         tracker_db=_path(env("TRACKER_DB", "var/tracker.db")),
-        min_answer_score=_float("MIN_ANSWER_SCORE", "0.45"),
+        min_answer_score=_float("MIN_ANSWER_SCORE", "0.5"),
+        min_topic_answer_score=_float("MIN_TOPIC_ANSWER_SCORE", "0.3"),
         max_message_chars=_int("MAX_MESSAGE_CHARS", "2000"),
     )
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import socket
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -12,16 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.launcher import Stack
+from chatbot.launcher import Stack, isolated_stack
 from chatbot.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -29,20 +21,10 @@ def settings() -> Settings:
     return load_settings()
 
 
-def make_stack(tmp: Path, settings: Settings, **extra_env: str) -> Stack:
-    test_settings = dataclasses.replace(
-        settings,
-        rasa_port=free_port(),
-        action_port=free_port(),
-        tracker_db=tmp / "tracker.db",
-    )
-    return Stack(test_settings, log_dir=tmp / "logs", extra_env=extra_env)
-
-
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[Stack]:
     """Both servers, with the clinic forced open so in-hours replies are deterministic."""
-    running = make_stack(
+    running = isolated_stack(
         tmp_path_factory.mktemp("stack"), settings, CLINIC_HOURS="Mon-Sun 00:00-24:00"
     )
     with running:

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from chatbot.launcher import isolated_stack
 from tests.conftest import post
 
 pytestmark = pytest.mark.e2e
@@ -89,6 +90,21 @@ def test_unrelated_question_admits_it_has_no_answer(chat, settings):
     assert "don't have" in texts(replies)
 
 
+def test_empty_and_emoji_messages_ask_for_a_question(chat):
+    for message in ("", "   ", "😀😀😀"):
+        assert "couldn't read a question" in texts(chat(sender(), message))
+
+
+def test_too_long_message_asks_to_shorten(chat, settings):
+    text = texts(chat(sender(), "my back is a little stiff today. " * 700))
+    assert "longer than I can read" in text and settings.clinic_phone in text
+
+
+def test_other_language_gets_an_honest_no_answer(chat, settings):
+    text = texts(chat(sender(), "¿Cuánto tiempo dura el entumecimiento?"))
+    assert "in English" in text and settings.clinic_phone in text
+
+
 @pytest.mark.parametrize(
     "message",
     [
@@ -101,12 +117,12 @@ def test_unrelated_question_admits_it_has_no_answer(chat, settings):
         "<img src=x onerror=alert(1)>",
     ],
 )
-def test_bad_input_gets_a_polite_reply(chat, settings, message):
+def test_bad_input_gets_a_polite_reply(chat, message):
     replies = chat(sender(), message)
     text = texts(replies)
-    assert replies, "every message gets an answer"
+    assert text.strip(), "every message gets a text reply"
     assert "Traceback" not in text and "Error" not in text
-    assert settings.clinic_phone in text or "question" in text
+    assert "<script" not in text and "onerror" not in text, "patient text is never echoed"
 
 
 def test_invalid_json_is_rejected_cleanly(stack):
@@ -116,9 +132,7 @@ def test_invalid_json_is_rejected_cleanly(stack):
 
 
 def test_escalation_reaches_the_patient_when_the_action_server_is_down(tmp_path, settings):
-    from tests.conftest import make_stack
-
-    own = make_stack(tmp_path, settings, CLINIC_HOURS="Mon-Sun 00:00-24:00")
+    own = isolated_stack(tmp_path, settings, CLINIC_HOURS="Mon-Sun 00:00-24:00")
     with own:
         own.stop_one("actions")
         status, body = post(
@@ -128,3 +142,19 @@ def test_escalation_reaches_the_patient_when_the_action_server_is_down(tmp_path,
     assert status == 200
     replies = json.loads(body)
     assert {"kind": "escalation", "level": "emergency"} in payloads(replies)
+
+
+def test_the_triage_command_matches_what_the_running_assistant_does(chat):
+    import csv
+
+    from chatbot import triage
+    from tests.conftest import REPO
+
+    with (REPO / "tests" / "data" / "triage_cases.tsv").open(encoding="utf-8") as handle:
+        cases = list(csv.DictReader(handle, delimiter="\t"))
+    # Every 6th case keeps the run short while covering all three levels.
+    for case in cases[::6]:
+        expected = triage.classify(case["message"]).level
+        replies = chat(sender(), case["message"])
+        levels = [p["level"] for p in payloads(replies) if p.get("kind") == "escalation"]
+        assert (levels[0] if levels else "routine") == expected, case["message"]

@@ -7,12 +7,13 @@ from chatbot.knowledge import PageError, load_knowledge, parse_page
 from chatbot.settings import load_settings
 from tests.fakes import page
 
-TOPICS = set(
-    "procedure how_it_works numbness soreness flare relief steroid diagnostic_block pain_diary "
-    "side_effects risks flushing activity exercise driving work bathing ice_heat medicines "
-    "blood_thinners diabetes infection red_flags when_to_call next_steps "
-    "radiofrequency_ablation repeat_injections".split()
-)
+TOPICS = {
+    "procedure", "how_it_works", "numbness", "soreness", "flare", "relief", "steroid",
+    "diagnostic_block", "pain_diary", "side_effects", "risks", "flushing", "activity", "exercise",
+    "driving", "work", "bathing", "ice_heat", "medicines", "blood_thinners", "diabetes",
+    "infection", "red_flags", "when_to_call", "next_steps", "radiofrequency_ablation",
+    "repeat_injections",
+}
 
 
 def test_page_is_split_into_sections_by_heading():

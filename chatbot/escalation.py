@@ -1,0 +1,29 @@
+"""Which escalation reply a red-flag level gets. Standard library only (runs in Rasa)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from chatbot.clinic_hours import is_open, says_clinic_closed
+from chatbot.settings import Settings
+
+RESPONSE_TO_INTENT = {
+    "utter_emergency": "red_flag_emergency",
+    "utter_urgent": "red_flag_urgent",
+    "utter_urgent_after_hours": "red_flag_urgent_after_hours",
+}
+RED_FLAG_INTENTS = frozenset(RESPONSE_TO_INTENT.values())
+
+
+def escalation_response(level: str, message: str, settings: Settings, now: datetime | None) -> str:
+    """The domain response for an emergency or urgent message.
+
+    Urgent leads with urgent care when the clinic is closed, or when the patient says it
+    is closed or they can't reach it: we believe them over the clock.
+    """
+    if level == "emergency":
+        return "utter_emergency"
+    closed = says_clinic_closed(message) or not is_open(
+        settings.clinic_hours, settings.clinic_timezone, now
+    )
+    return "utter_urgent_after_hours" if closed else "utter_urgent"

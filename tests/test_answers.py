@@ -1,0 +1,100 @@
+"""The retrieval action's logic, with a fake search so no model is loaded."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from chatbot.answers import Turn, reply_to
+from chatbot.knowledge import Section
+from chatbot.retriever import SearchResult
+from chatbot.settings import load_settings
+
+MONDAY_NOON = datetime(2026, 11, 23, 12, 0, tzinfo=ZoneInfo("America/New_York"))
+SUNDAY_NIGHT = datetime(2026, 11, 22, 23, 0, tzinfo=ZoneInfo("America/New_York"))
+SECTION = Section("numb.md", "Numbness", "How long does numbness last?",
+                  "Numbness wears off in a few hours.", "facet_joint", ("numbness",))
+
+
+@pytest.fixture()
+def settings():
+    return dataclasses.replace(load_settings(), clinic_hours="Mon-Fri 08:00-17:00",
+                               clinic_timezone="America/New_York", min_answer_score=0.45)
+
+
+class FakeSearch:
+    def __init__(self, score: float = 0.7) -> None:
+        self.score = score
+        self.calls: list[tuple] = []
+
+    def __call__(self, query, k, procedure, topics):
+        self.calls.append((query, k, procedure, topics))
+        return [SearchResult(SECTION, self.score, self.score)]
+
+
+def test_answer_names_its_source(settings):
+    [reply] = reply_to(Turn("what is a facet joint", "ask_procedure_info"), FakeSearch(), settings)
+    assert reply.kind == "answer"
+    assert "From: Numbness › How long does numbness last?" in reply.text
+    assert reply.payload() == {"kind": "answer", "sources": [
+        {"page": "numb.md", "title": "Numbness", "section": "How long does numbness last?",
+         "score": 0.7}]}
+
+
+def test_intent_and_procedure_are_passed_as_hints(settings):
+    search = FakeSearch()
+    reply_to(Turn("can i drive", "ask_driving", procedure="trigger_point"), search, settings)
+    assert search.calls == [("can i drive", 3, "trigger_point", ("driving",))]
+
+
+def test_low_score_admits_no_answer_and_gives_the_phone(settings):
+    [reply] = reply_to(Turn("best pizza?", "out_of_scope"), FakeSearch(score=0.1), settings)
+    assert reply.kind == "no_answer"
+    assert settings.clinic_phone in reply.text
+
+
+@pytest.mark.parametrize("message", ["", "   ", "😀😀", "?!?!", "\x00\x01"])
+def test_unreadable_messages_get_a_polite_reply(settings, message):
+    [reply] = reply_to(Turn(message, "nlu_fallback"), FakeSearch(), settings)
+    assert reply.kind == "unreadable"
+
+
+def test_too_long_message_asks_to_shorten(settings):
+    [reply] = reply_to(Turn("numb " * 1000, "ask_numbness"), FakeSearch(), settings)
+    assert reply.kind == "too_long" and settings.clinic_phone in reply.text
+
+
+def test_symptom_report_adds_the_caution_without_dismissing(settings):
+    replies = reply_to(Turn("my back is a bit stiff", "report_symptom"), FakeSearch(), settings)
+    assert [r.kind for r in replies] == ["answer", "caution"]
+    assert "can't check symptoms online" in replies[1].text
+    assert all("nothing to worry" not in (r.text or "") for r in replies)
+
+
+def test_an_expected_effect_still_gets_the_moderators_advice(settings):
+    replies = reply_to(Turn("my face is flushed today", "ask_side_effects"), FakeSearch(), settings)
+    assert [r.kind for r in replies] == ["answer", "caution"]
+    assert "urgent care" in replies[1].text
+
+
+def test_after_rasa_escalated_only_a_question_is_answered(settings):
+    question = Turn("how long does numbness last? also I can't pee", "red_flag_emergency",
+                    model_intent="ask_numbness")
+    assert [r.kind for r in reply_to(question, FakeSearch(), settings)] == ["answer"]
+    statement = Turn("I can't breathe", "red_flag_emergency", model_intent="report_symptom")
+    assert reply_to(statement, FakeSearch(), settings) == []
+
+
+def test_time_since_injection_from_the_conversation_escalates(settings):
+    early = Turn("my leg is still numb", "report_symptom", hours_since_injection=2,
+                 now=MONDAY_NOON)
+    assert "escalation" not in [r.kind for r in reply_to(early, FakeSearch(), settings)]
+    late = Turn("my leg is still numb", "report_symptom", hours_since_injection=72,
+                now=MONDAY_NOON)
+    [reply] = reply_to(late, FakeSearch(), settings)
+    assert reply.kind == "escalation" and reply.response == "utter_urgent"
+    late_night = dataclasses.replace(late, now=SUNDAY_NIGHT)
+    assert reply_to(late_night, FakeSearch(), settings)[0].response == "utter_urgent_after_hours"
