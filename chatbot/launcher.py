@@ -99,6 +99,7 @@ class Stack:
             str(RASA_BIN), "run", "--model", str(MODEL),
             "--port", str(self.settings.rasa_port),
             "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+            "--cors", *self.settings.cors_origins,
         ])
 
     def wait_healthy(self, name: str, url: str, timeout: float) -> None:

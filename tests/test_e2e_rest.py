@@ -158,3 +158,64 @@ def test_the_triage_command_matches_what_the_running_assistant_does(chat):
         replies = chat(sender(), case["message"])
         levels = [p["level"] for p in payloads(replies) if p.get("kind") == "escalation"]
         assert (levels[0] if levels else "routine") == expected, case["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"", 400),
+        (b"[1, 2]", 400),
+        (b'{"message": "hi"}', 400),
+        (b'{"sender": "", "message": "hi"}', 400),
+        (b'{"sender": "x", "message": 5}', 400),
+        (b'{"sender": "x", "message": "\xff\xfe"}', 400),
+        (json.dumps({"sender": "x", "message": "a" * 1_000_000}).encode(), 413),
+    ],
+)
+def test_bad_requests_get_a_clear_4xx(stack, body, status):
+    got, reply = post(stack.rasa_url, body)
+    assert got == status
+    assert "error" in json.loads(reply)
+
+
+def test_control_characters_are_harmless(chat):
+    replies = chat(sender(), "how long\x00 does the\x1b[31m numbness last\x07?")
+    assert answer_sources(replies)
+
+
+def test_one_sender_flooding_is_rate_limited_without_slowing_others(chat, stack):
+    flooder = sender()
+    statuses = [
+        post(stack.rasa_url, json.dumps({"sender": flooder, "message": "hi"}).encode())[0]
+        for _ in range(35)
+    ]
+    assert statuses[:30] == [200] * 30 and 429 in statuses[30:]
+    assert chat(sender(), "hello")  # another patient is still served
+
+
+def test_history_restores_the_conversation(chat, stack):
+    import urllib.request
+
+    patient = sender()
+    chat(patient, "hello")
+    chat(patient, "can I take a shower?")
+    with urllib.request.urlopen(f"{stack.rasa_url}/webhooks/rest/history?sender={patient}") as r:
+        history = json.loads(r.read())
+    assert [item["from"] for item in history][:2] == ["user", "bot"]
+    assert history[0]["text"] == "hello"
+    assert any(item.get("custom", {}).get("kind") == "answer" for item in history)
+
+
+def test_cors_allows_only_configured_origins(stack, settings):
+    import urllib.request
+
+    def allowed_origin(origin: str) -> str | None:
+        request = urllib.request.Request(
+            f"{stack.rasa_url}/webhooks/rest/webhook", method="OPTIONS",
+            headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
+        )
+        with urllib.request.urlopen(request) as r:
+            return r.headers.get("Access-Control-Allow-Origin")
+
+    assert allowed_origin(settings.cors_origins[0]) == settings.cors_origins[0]
+    assert allowed_origin("https://evil.example") in (None, "")
