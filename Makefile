@@ -28,13 +28,15 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help install run shell train test test-unit test-rasa validate lint bench clean
+.PHONY: help install run shell train test test-unit test-prod test-rasa validate lint bench clean \
+	system-packages
 
 help:
 	@echo "make run    start the assistant (installs and trains the first time)"
 	@echo "make test   run every test"
 	@echo "make shell  chat in the terminal with a running assistant"
 	@echo "make bench  retrieval, NLU, triage and latency benchmarks"
+	@echo "make kb-check  check the knowledge pages after editing them (see docs/STAFF.md)"
 
 $(VENV)/.installed: requirements/actions.txt pyproject.toml
 	@test -n "$(PYTHON311)" || { echo "error: Python 3.11 not found (pyenv install 3.11 or put python3.11 on PATH)" >&2; exit 1; }
@@ -54,6 +56,16 @@ $(VENV_RASA)/.installed: requirements/rasa.txt pyproject.toml
 
 install: $(VENV)/.installed $(VENV_RASA)/.installed
 
+# The production profile's test and load test start real PostgreSQL, Redis and nginx
+# (Debian's packages); installed here the first time, with sudo unless we are root.
+system-packages:
+	@if { command -v redis-server && { command -v nginx || test -x /usr/sbin/nginx; } \
+	      && ls /usr/lib/postgresql/*/bin/initdb; } >/dev/null 2>&1; then :; else \
+	  echo "Installing the Debian packages postgresql redis-server nginx ..."; \
+	  $$(test "$$(id -u)" = 0 || echo sudo) env DEBIAN_FRONTEND=noninteractive \
+	    sh -c 'apt-get update && apt-get install -y --no-install-recommends postgresql redis-server nginx'; \
+	fi
+
 # Retrains only when training data or config changed; `touch` because Rasa keeps the old
 # file when its own fingerprint says nothing changed.
 $(MODEL): $(TRAINING_INPUTS) | $(VENV_RASA)/.installed
@@ -71,6 +83,19 @@ shell: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check chatbot actions tests bench
 
+# Staff: check every knowledge page (and the red-flag catalogue) after editing.
+.PHONY: kb-check
+kb-check: $(VENV)/.installed
+	$(CHATBOT) kb check
+
+# The chat widget's browser tests drive Debian's Chromium through Playwright for Python
+# (pinned in requirements/actions.txt); no browser is ever downloaded.
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { echo "Installing Debian's chromium ..."; \
+	  $$(test "$$(id -u)" = 0 || echo sudo) env DEBIAN_FRONTEND=noninteractive \
+	    sh -c 'apt-get update && apt-get install -y --no-install-recommends chromium'; }
+
 validate: $(VENV_RASA)/.installed
 	$(RASA) data validate --fail-on-warnings
 
@@ -81,12 +106,17 @@ test-rasa: $(MODEL)
 	CLINIC_HOURS="Mon-Sun 00:00-24:00" $(RASA) test core --model $(MODEL) \
 	  --stories tests/test_stories.yml --out var/results/stories --e2e --fail-on-prediction-errors
 
-test-unit: install $(MODEL)
+# Includes tests/test_production.py (PostgreSQL + Redis + nginx + two Rasa instances).
+test-unit: install $(MODEL) system-packages chromium
 	$(VENV)/bin/python -m pytest -q
 
-test: install lint validate test-rasa test-unit
+# The production profile alone.
+test-prod: install $(MODEL) system-packages
+	$(VENV)/bin/python -m pytest -q tests/test_production.py
 
-bench: install $(MODEL)
+test: install lint kb-check validate test-rasa test-unit
+
+bench: install $(MODEL) system-packages
 	$(VENV)/bin/python bench/run_all.py
 
 clean:

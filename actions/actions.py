@@ -21,11 +21,25 @@ _assistant: Assistant | None = None
 _assistant_lock = threading.Lock()
 
 
+def _log_chatbot_messages() -> None:
+    """Sanic runs the actions in a worker process without rasa_sdk's log handler; give
+    chatbot's messages (page reloads, broken pages) timestamped lines with their level."""
+    chatbot_log = logging.getLogger("chatbot")
+    if logging.getLogger().handlers or chatbot_log.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter(
+        "%(asctime)s %(levelname)-8s %(name)s  - %(message)s", "%Y-%m-%d %H:%M:%S"))
+    chatbot_log.addHandler(handler)
+    chatbot_log.setLevel(logging.INFO)
+
+
 def assistant() -> Assistant:
     """Load the model and index once per action server process (called off the loop)."""
     global _assistant
     with _assistant_lock:
         if _assistant is None:
+            _log_chatbot_messages()
             _assistant = Assistant(get_settings())
         return _assistant
 

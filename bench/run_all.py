@@ -7,7 +7,8 @@ import sys
 
 from chatbot import PROJECT_ROOT
 
-BENCHMARKS = ["retrieval_eval.py", "triage_eval.py", "rest_latency.py", "nlu_eval.py"]
+BENCHMARKS = ["retrieval_eval.py", "triage_eval.py", "rest_latency.py", "nlu_eval.py",
+              "kb_reload_bench.py", "load_test.py"]
 
 
 def main() -> int:

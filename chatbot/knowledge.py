@@ -3,12 +3,15 @@
 A page is YAML front matter (title, procedure, topics, sources, last_reviewed) followed
 by a ``# Title`` and ``## Heading`` sections. Each section is answered on its own, so
 it is the unit that gets embedded. The red-flag catalogue under ``triage/`` is data
-for triage, not a page, and is skipped.
+for triage, not a page, and is skipped. A page with ``draft: true`` is read but not
+served to patients (``chatbot kb preview`` can still search it).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +19,20 @@ from pathlib import Path
 import yaml
 
 PROCEDURES = ("facet_joint", "medial_branch_block", "trigger_point", "general")
+# The topic names a page may list under 'topics'. The assistant's intents map onto them
+# (chatbot.answers.INTENT_TOPICS), so a new topic needs an intent that uses it to matter.
+TOPICS = frozenset({
+    "procedure", "how_it_works", "numbness", "soreness", "flare", "relief", "steroid",
+    "diagnostic_block", "pain_diary", "side_effects", "risks", "flushing", "activity", "exercise",
+    "driving", "work", "bathing", "ice_heat", "medicines", "blood_thinners", "diabetes",
+    "infection", "red_flags", "when_to_call", "next_steps", "radiofrequency_ablation",
+    "repeat_injections",
+})
 SKIPPED_DIRS = ("triage",)
+# libyaml's safe loader when PyYAML was built with it (10x faster), else the Python one.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# What `chatbot kb new` writes where staff must put their own words; never served.
+TEMPLATE_MARKER = "REPLACE ME"
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.DOTALL)
 _HEADING = re.compile(r"^(#{1,2})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
 
@@ -53,12 +69,15 @@ class Page:
     last_reviewed: str
     sha256: str
     sections: tuple[Section, ...] = field(default=())
+    draft: bool = False  # written but not yet shown to patients
 
 
 @dataclass
 class KnowledgeBase:
-    pages: list[Page]
+    pages: list[Page]  # the pages patients are answered from
     problems: list[str]
+    broken: dict[str, str] = field(default_factory=dict)  # page path -> its problem
+    drafts: list[Page] = field(default_factory=list)
 
     @property
     def sections(self) -> list[Section]:
@@ -80,12 +99,23 @@ def _source_label(entry: object) -> str:
 
 
 def parse_page(text: str, relative_path: str) -> Page:
-    """Parse one page; raise PageError naming the file for anything unusable."""
+    """Parse one page; raise PageError naming the file for anything unusable.
+
+    Pages are immutable, so a page read again unchanged (every hot reload reads them
+    all) comes from a cache instead of being parsed again.
+    """
+    return _parse_page(text, relative_path)
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_page(text: str, relative_path: str) -> Page:
+    sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    text = normalise_text(text)
     match = _FRONT_MATTER.match(text)
     if not match:
         raise PageError(f"{relative_path}: missing front matter (a '---' block at the top)")
     try:
-        meta = yaml.safe_load(match.group(1)) or {}
+        meta = yaml.load(match.group(1), Loader=_YAML_LOADER) or {}
     except yaml.YAMLError as error:
         raise PageError(f"{relative_path}: front matter is not valid YAML: {error}") from None
     if not isinstance(meta, dict):
@@ -115,6 +145,11 @@ def parse_page(text: str, relative_path: str) -> Page:
     )
     if not sections:
         raise PageError(f"{relative_path}: no '## Heading' sections with text")
+    draft = meta.get("draft", False)
+    if not isinstance(draft, bool):
+        raise PageError(f"{relative_path}: 'draft' must be true or false")
+    if not draft and TEMPLATE_MARKER in text:
+        raise PageError(f"{relative_path}: still has template text ({TEMPLATE_MARKER!r}) to replace")
     return Page(
         path=relative_path,
         title=title.strip(),
@@ -122,9 +157,15 @@ def parse_page(text: str, relative_path: str) -> Page:
         topics=tuple(topics),
         sources=sources,
         last_reviewed=str(meta.get("last_reviewed", "")),
-        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        sha256=sha256,
         sections=sections,
+        draft=draft,
     )
+
+
+def normalise_text(text: str) -> str:
+    """Windows line endings and a byte-order mark (Notepad, Word) read like plain text."""
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def split_sections(body: str) -> list[tuple[str, str]]:
@@ -140,24 +181,36 @@ def split_sections(body: str) -> list[tuple[str, str]]:
 
 
 def page_files(knowledge_dir: Path) -> list[Path]:
-    return sorted(
-        path
-        for path in knowledge_dir.rglob("*.md")
-        if not set(path.relative_to(knowledge_dir).parts[:-1]) & set(SKIPPED_DIRS)
-    )
+    """Every page (*.md) under the folder, outside SKIPPED_DIRS, sorted. os.walk rather
+    than rglob: the assistant lists the folder on every hot-reload look."""
+    found: list[str] = []
+    for root, dirs, files in os.walk(knowledge_dir):
+        dirs[:] = [name for name in dirs if name not in SKIPPED_DIRS]
+        found.extend(os.path.join(root, name) for name in files if name.endswith(".md"))
+    return [Path(path) for path in sorted(found)]
 
 
 def load_knowledge(knowledge_dir: Path) -> KnowledgeBase:
-    """Load every page; a broken page is reported in `problems` and skipped."""
+    """Load every page; a broken page is reported in `problems` and skipped, a draft is
+    kept apart in `drafts`."""
     if not knowledge_dir.is_dir():
         raise FileNotFoundError(f"knowledge folder {knowledge_dir} does not exist")
-    pages, problems = [], []
+    knowledge = KnowledgeBase([], [])
     for path in page_files(knowledge_dir):
         relative = path.relative_to(knowledge_dir).as_posix()
         try:
-            pages.append(parse_page(path.read_text(encoding="utf-8"), relative))
+            parsed = parse_page(path.read_text(encoding="utf-8"), relative)
         except UnicodeDecodeError:
-            problems.append(f"{relative}: not UTF-8 text; save it as UTF-8")
+            problem = f"{relative}: not UTF-8 text; save it as UTF-8"
+        except FileNotFoundError:  # deleted since the folder was listed
+            continue
+        except OSError as error:  # deleted or unreadable between listing and reading
+            problem = f"{relative}: cannot be read ({error.strerror or error})"
         except PageError as error:
-            problems.append(str(error))
-    return KnowledgeBase(pages, problems)
+            problem = str(error)
+        else:
+            (knowledge.drafts if parsed.draft else knowledge.pages).append(parsed)
+            continue
+        knowledge.problems.append(problem)
+        knowledge.broken[relative] = problem
+    return knowledge

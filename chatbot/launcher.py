@@ -7,22 +7,34 @@ exactly the processes patients talk to.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from chatbot import PROJECT_ROOT
 from chatbot.settings import Settings
 
 RASA_BIN = Path(os.environ.get("RASA_BIN", PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"))
+RASA_PYTHON = RASA_BIN.parent / "python"
 MODEL = PROJECT_ROOT / "models" / "assistant.tar.gz"
+# Lines in a Rasa log that mean its tracker or lock store is unusable: Rasa itself would
+# retry an unreachable SQL database forever, so the launcher stops waiting and says why.
+STORE_FAILURES = (
+    "Cannot connect to tracker store", "psycopg2.OperationalError", "sqlite3.OperationalError",
+    "redis.exceptions.ConnectionError", "redis.exceptions.AuthenticationError",
+)
+WEB_DIR = PROJECT_ROOT / "web"
 
 
 class StartupError(RuntimeError):
@@ -44,16 +56,70 @@ def _tail(path: Path, lines: int = 25) -> str:
         return "(no log)"
 
 
+class WebHandler(SimpleHTTPRequestHandler):
+    """Serves web/ (the mock clinic page and the widget) and /config.js from settings."""
+
+    def do_GET(self) -> None:
+        if self.path.split("?", 1)[0] == "/config.js":
+            body = self.server.config_js  # type: ignore[attr-defined]
+            self.send_response(200)
+            self.send_header("Content-Type", "text/javascript; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        super().do_GET()
+
+    def end_headers(self) -> None:
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        super().end_headers()
+
+    def list_directory(self, path: str) -> None:
+        self.send_error(404)
+
+    def log_message(self, format: str, *args: object) -> None:  # quiet, like the other servers
+        pass
+
+
 @dataclass
 class Stack:
     settings: Settings
     log_dir: Path = PROJECT_ROOT / "var" / "logs"
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    web: ThreadingHTTPServer | None = None
+    endpoints: str = "endpoints.yml"  # endpoints.prod.yml: PostgreSQL + Redis (README)
+    extra_rasa_ports: tuple[int, ...] = ()  # more Rasa instances sharing those stores
+
+    @property
+    def rasa_instances(self) -> dict[str, int]:
+        """Process (and log) name -> port of each Rasa instance: rasa, rasa-2, ..."""
+        ports = (self.settings.rasa_port, *self.extra_rasa_ports)
+        return {("rasa" if i == 0 else f"rasa-{i + 1}"): port for i, port in enumerate(ports)}
 
     @property
     def rasa_url(self) -> str:
         return f"http://localhost:{self.settings.rasa_port}"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://localhost:{self.settings.web_port}/"
+
+    def start_web(self) -> None:
+        """The mock clinic page with the chat widget; its origin must be in CORS_ORIGINS."""
+        try:
+            self.web = ThreadingHTTPServer(
+                ("127.0.0.1", self.settings.web_port), partial(WebHandler, directory=str(WEB_DIR))
+            )
+        except OSError as error:
+            raise StartupError(f"the web page cannot use port {self.settings.web_port}: {error}") from None
+        config = {
+            "serverUrl": self.rasa_url, "clinicName": self.settings.clinic_name,
+            "clinicPhone": self.settings.clinic_phone, "emergencyNumber": self.settings.emergency_number,
+        }
+        self.web.config_js = f"window.ClinicChatConfig = {json.dumps(config)};\n".encode()  # type: ignore[attr-defined]
+        threading.Thread(target=self.web.serve_forever, name="web", daemon=True).start()
 
     @property
     def action_url(self) -> str:
@@ -71,6 +137,10 @@ class Stack:
             "TRACKER_DB": str(self.settings.tracker_db),
             "INDEX_DIR": str(self.settings.index_dir),
             "KNOWLEDGE_DIR": str(self.settings.knowledge_dir),
+            "ACTION_HOST": os.environ.get("ACTION_HOST", "localhost"),
+            # One math thread per process: on a small shared machine, torch's default of a
+            # thread per core makes the embedding several times slower under load.
+            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
             **self.extra_env,
         }
         return env
@@ -94,13 +164,53 @@ class Stack:
             raise StartupError(f"no trained model at {MODEL}; run `make train`")
         if not RASA_BIN.exists():
             raise StartupError(f"Rasa is not installed at {RASA_BIN}; run `make install`")
-        self.settings.tracker_db.parent.mkdir(parents=True, exist_ok=True)
-        self._spawn("rasa", [
-            str(RASA_BIN), "run", "--model", str(MODEL),
-            "--port", str(self.settings.rasa_port),
-            "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-            "--cors", *self.settings.cors_origins,
-        ])
+        self.check_stores()
+        for name, port in self.rasa_instances.items():
+            self._spawn(name, [
+                str(RASA_BIN), "run", "--model", str(MODEL),
+                "--port", str(port),
+                "--endpoints", self.endpoints, "--credentials", "credentials.yml",
+                "--cors", *self.settings.cors_origins,
+            ])
+
+    def check_stores(self) -> None:
+        """A clear error now if the tracker or lock store can't be used (chatbot.store_check)."""
+        command = [str(RASA_PYTHON), "-m", "chatbot.store_check", self.endpoints]
+        try:
+            done = subprocess.run(
+                command, cwd=PROJECT_ROOT, env={**self._env(), "PYTHONWARNINGS": "ignore"},
+                capture_output=True, text=True, timeout=120,
+            )
+        except subprocess.TimeoutExpired:
+            raise StartupError(f"checking the stores in {self.endpoints} took over 120 s") from None
+        if done.returncode != 0:
+            lines = [line for line in done.stderr.splitlines() if line.strip()]
+            raise StartupError(
+                f"the Rasa server cannot start with {self.endpoints}: "
+                + (lines[-1] if lines else f"the store check exited with code {done.returncode}")
+            )
+
+    def warm_up_actions(self, timeout: float) -> None:
+        """Load the embedding model and the index now, not on a patient's first question.
+
+        A missing or corrupt index is rebuilt here; one that cannot be rebuilt is a clear
+        StartupError with the action server's log, instead of failed answers later.
+        """
+        tracker = {"sender_id": "warm-up", "slots": {}, "events": [], "paused": False,
+                   "latest_message": {"text": "", "intent": {}, "entities": []},
+                   "followup_action": None, "active_loop": {}, "latest_action_name": None}
+        body = json.dumps({"next_action": "action_answer_question", "sender_id": "warm-up",
+                           "tracker": tracker, "domain": {}}).encode()
+        request = urllib.request.Request(f"{self.action_url}/webhook", data=body,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                response.read()
+        except (urllib.error.URLError, OSError) as error:
+            raise StartupError(
+                f"the action server could not load the knowledge index ({error}); last lines of "
+                f"{self.log_dir / 'actions.log'}:\n" + _tail(self.log_dir / "actions.log")
+            ) from None
 
     def wait_healthy(self, name: str, url: str, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -114,15 +224,25 @@ class Stack:
                 )
             if _healthy(url):
                 return
+            log_text = _tail(self.log_dir / f"{name}.log", 200)
+            if name.startswith("rasa") and any(marker in log_text for marker in STORE_FAILURES):
+                raise StartupError(
+                    f"the {name} server cannot use its tracker or lock store ({self.endpoints}); "
+                    f"last lines of {self.log_dir / (name + '.log')}:\n"
+                    + _tail(self.log_dir / f"{name}.log")
+                )
             time.sleep(0.5)
         raise StartupError(f"the {name} server did not answer {url} within {timeout:.0f} s")
 
     def start(self, timeout: float = 300) -> Stack:
         try:
+            self.start_web()
+            self.start_rasa()  # checks the stores first: a bad one fails before anything runs
             self.start_actions()
-            self.start_rasa()
             self.wait_healthy("actions", f"{self.action_url}/health", timeout)
-            self.wait_healthy("rasa", f"{self.rasa_url}/", timeout)
+            self.warm_up_actions(timeout)
+            for name, port in self.rasa_instances.items():
+                self.wait_healthy(name, f"http://localhost:{port}/", timeout)
         except BaseException:
             self.stop()
             raise
@@ -142,6 +262,10 @@ class Stack:
     def stop(self) -> None:
         for name in list(self.processes):
             self.stop_one(name)
+        if self.web is not None:
+            self.web.shutdown()
+            self.web.server_close()
+            self.web = None
 
     def __enter__(self) -> Stack:
         return self.start()
@@ -158,8 +282,10 @@ def free_port() -> int:
 
 def isolated_stack(workdir: Path, settings: Settings, **extra_env: str) -> Stack:
     """A stack on free ports with its own tracker database and logs (tests, benchmarks)."""
+    web_port = free_port()
     own = dataclasses.replace(
-        settings, rasa_port=free_port(), action_port=free_port(),
+        settings, rasa_port=free_port(), action_port=free_port(), web_port=web_port,
+        cors_origins=(*settings.cors_origins, f"http://localhost:{web_port}", f"http://127.0.0.1:{web_port}"),
         tracker_db=workdir / "tracker.db",
     )
     return Stack(own, log_dir=workdir / "logs", extra_env=extra_env)
@@ -167,10 +293,14 @@ def isolated_stack(workdir: Path, settings: Settings, **extra_env: str) -> Stack
 
 def serve(settings: Settings) -> int:
     """`make run`: build the index, start both servers, stop them on Ctrl-C."""
-    from chatbot.assistant import Assistant
+    from chatbot.assistant import Assistant, IndexUnavailableError
 
     print("Loading the knowledge base and retrieval index ...", flush=True)
-    index = Assistant(settings).index
+    try:
+        index = Assistant(settings).index
+    except IndexUnavailableError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     print(f"  {len(index.sections)} sections ready in {settings.index_dir}", flush=True)
     stack = Stack(settings)
     print("Starting the action server and the Rasa server (this takes a minute) ...", flush=True)
@@ -181,6 +311,7 @@ def serve(settings: Settings) -> int:
         return 1
     print(
         "\nThe assistant is running.\n"
+        f"  Website:     {stack.web_url}   (the chat widget on a mock clinic page)\n"
         f"  REST chat:   POST {stack.rasa_url}/webhooks/rest/webhook "
         '{"sender": "you", "message": "hello"}\n'
         "  Terminal:    make shell   (in another terminal)\n"

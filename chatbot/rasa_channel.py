@@ -4,11 +4,14 @@ It keeps Rasa's REST contract (POST /webhooks/rest/webhook {"sender", "message"}
 a list of bot messages) and adds: a clear 4xx for a body that is not a JSON object with a
 sender and a message, a size limit, control characters stripped, a per-sender rate limit,
 and GET /webhooks/rest/history?sender=... so the website can restore a conversation
-from the tracker store after a page reload. Configured in credentials.yml.
+from the tracker store after a page reload. When the knowledge answer could not be
+produced (the action server is down or failed), it adds a safe reply with the clinic's
+phone number instead of an empty one. Configured in credentials.yml.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import re
@@ -22,6 +25,8 @@ from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+from chatbot.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +54,76 @@ class RateLimiter:
             return False
         recent.append(now)
         return True
+
+
+ANSWER_ACTION = "action_answer_question"
+# The custom actions that failed while the current request was handled. Each request runs
+# in its own asyncio task, and so its own context: patients never see each other's state.
+_failed_actions: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "failed_actions", default=None
+)
+
+
+class _ActionFailureRecorder(logging.Handler):
+    """Notes a failed retrieval action for the request being handled.
+
+    When the action server is down or fails, Rasa's processor logs the exception and
+    carries on without the action's messages, so the REST reply would be empty (or only
+    an escalation). Its log record is the one signal it leaves; the channel then adds a
+    safe reply with the clinic's phone number.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        failed = _failed_actions.get()
+        if failed is None:
+            return
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record must not break the reply
+            return
+        if f"'{ANSWER_ACTION}'" in message:
+            failed.append(ANSWER_ACTION)
+
+
+_RECORDER = _ActionFailureRecorder()
+
+
+def _watch_action_failures() -> None:
+    for name in ("rasa.core.processor", "rasa.core.actions.action"):
+        logger = logging.getLogger(name)
+        if _RECORDER not in logger.handlers:
+            logger.addHandler(_RECORDER)
+
+
+def unavailable_text(after_escalation: bool = False) -> str:
+    settings = get_settings()
+    if after_escalation:  # the escalation above says what to do; don't contradict it
+        return (
+            "I also couldn't look up the rest of your message right now. Please follow the "
+            f"advice above. {settings.clinic_name}: {settings.clinic_phone}."
+        )
+    return (
+        "Sorry, I can't look that up right now. Please call "
+        f"{settings.clinic_name} at {settings.clinic_phone} and the care team can help. "
+        f"If it is an emergency, call {settings.emergency_number} now."
+    )
+
+
+async def send_unavailable(collector: CollectingOutputChannel, sender: str) -> None:
+    """The safe reply when the knowledge answer could not be produced."""
+    settings = get_settings()
+    buttons = [
+        {"title": "Call the clinic", "payload": f"tel:{settings.clinic_phone_tel}"},
+        {"title": f"Call {settings.emergency_number}", "payload": f"tel:{settings.emergency_tel}"},
+    ]
+    escalated = any(
+        (message.get("custom") or {}).get("kind") == "escalation" for message in collector.messages
+    )
+    await collector.send_text_with_buttons(sender, unavailable_text(escalated), buttons)
+    await collector.send_custom_json(sender, {"kind": "unavailable"})
 
 
 def _error(status: int, message: str) -> HTTPResponse:
@@ -109,6 +184,7 @@ class ClinicRestInput(RestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+        _watch_action_failures()
 
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -123,11 +199,19 @@ class ClinicRestInput(RestInput):
             if not self.limiter.allow(sender):
                 return _error(429, "too many messages; please wait a minute and try again")
             collector = CollectingOutputChannel()
+            failed: list[str] = []
+            token = _failed_actions.set(failed)
             try:
                 await on_new_message(UserMessage(text, collector, sender, input_channel=self.name()))
             except Exception:  # logged without the patient's text
                 log.exception("Handling a message failed (sender length %d)", len(sender))
-                return _error(503, "the assistant could not answer; please call the clinic")
+                return _error(503, unavailable_text())
+            finally:
+                _failed_actions.reset(token)
+            if failed or not collector.messages:
+                # Escalations (domain responses) already went out; add what failed.
+                log.warning("No knowledge answer for this message (action failed: %s)", bool(failed))
+                await send_unavailable(collector, sender)
             return response.json(collector.messages)
 
         @webhook.route("/history", methods=["GET"])

@@ -3,15 +3,18 @@
 The folder holds ``index.faiss`` (one unit vector per section, inner product = cosine),
 ``sections.json`` (the section behind each row) and ``manifest.json`` (the model and a
 content hash per page). Start-up loads them; a page whose hash changed is re-embedded
-alone, and the vectors of unchanged pages are reused.
+alone, and the vectors of unchanged pages are reused. A page that is now broken keeps
+its last good sections (and its old hash) until it is fixed, so a typo in a page never
+takes an answer away from patients.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -55,6 +58,7 @@ class RefreshReport:
     reused_pages: list[str] = field(default_factory=list)
     removed_pages: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    kept_pages: list[str] = field(default_factory=list)  # broken now; last good version serves
 
     @property
     def changed(self) -> bool:
@@ -102,12 +106,22 @@ class KnowledgeIndex:
 
     def save(self, index_dir: Path, page_hashes: dict[str, str]) -> None:
         index_dir.mkdir(parents=True, exist_ok=True)
-        manifest = {"format": INDEX_FORMAT, "model": self.encoder.model_name, "pages": page_hashes}
+        # vars() rather than asdict(): asdict deep-copies, 20x slower at 5,000 sections.
+        sections_text = json.dumps([{**vars(s), "topics": list(s.topics)} for s in self.sections])
         # Write each file beside its target, then rename: a crash never leaves half a file.
-        _write_atomic(index_dir / "sections.json", json.dumps([asdict(s) for s in self.sections]))
+        _write_atomic(index_dir / "sections.json", sections_text)
         tmp_index = index_dir / "index.faiss.tmp"
         faiss.write_index(self.faiss_index, str(tmp_index))
+        # Checksums of both files: a corrupt or mismatched pair is rebuilt, never served.
+        files = {
+            "sections.json": hashlib.sha256(sections_text.encode("utf-8")).hexdigest(),
+            "index.faiss": hashlib.sha256(tmp_index.read_bytes()).hexdigest(),
+        }
         os.replace(tmp_index, index_dir / "index.faiss")
+        manifest = {
+            "format": INDEX_FORMAT, "model": self.encoder.model_name, "pages": page_hashes,
+            "files": files,
+        }
         _write_atomic(index_dir / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True))
 
 
@@ -121,11 +135,21 @@ def _load_saved(index_dir: Path, model_name: str) -> tuple[dict[str, str], list[
     """The saved hashes, sections and vectors; raise ValueError when unusable."""
     try:
         manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
-        raw_sections = json.loads((index_dir / "sections.json").read_text(encoding="utf-8"))
+        sections_bytes = (index_dir / "sections.json").read_bytes()
+        index_bytes = (index_dir / "index.faiss").read_bytes()
+        checksums = manifest.get("files") if isinstance(manifest, dict) else None
+        if not isinstance(checksums, dict):
+            raise ValueError("manifest.json has no checksums (older version or corrupt)")
+        if checksums != {
+            "sections.json": hashlib.sha256(sections_bytes).hexdigest(),
+            "index.faiss": hashlib.sha256(index_bytes).hexdigest(),
+        }:
+            raise ValueError("saved index files do not match the checksums in manifest.json")
+        raw_sections = json.loads(sections_bytes.decode("utf-8"))
         saved = faiss.read_index(str(index_dir / "index.faiss"))
     except FileNotFoundError as error:
         raise ValueError(f"no saved index ({error.filename} missing)") from None
-    except (OSError, RuntimeError, json.JSONDecodeError) as error:
+    except (OSError, RuntimeError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ValueError(f"saved index is unreadable: {error}") from None
     if manifest.get("format") != INDEX_FORMAT or manifest.get("model") != model_name:
         raise ValueError("saved index was built with another model or format")
@@ -148,6 +172,8 @@ def refresh_index(
     report = RefreshReport(problems=list(knowledge.problems))
     try:
         old_hashes, old_sections, old_vectors = _load_saved(index_dir, encoder.model_name)
+        if old_vectors.shape[1:] != (dimension,) or not np.isfinite(old_vectors).all():
+            raise ValueError("saved vectors have the wrong dimension or are not finite")
     except ValueError as reason:
         log.info("Building the retrieval index from scratch: %s", reason)
         old_hashes, old_sections, old_vectors = {}, [], np.zeros((0, dimension), np.float32)
@@ -157,22 +183,43 @@ def refresh_index(
         old_rows.setdefault(section.page, []).append(row)
 
     sections: list[Section] = []
-    blocks: list[np.ndarray] = []
-    for page in knowledge.pages:
-        rows = old_rows.get(page.path, [])
-        if old_hashes.get(page.path) == page.sha256 and len(rows) == len(page.sections):
+    blocks: list[np.ndarray | None] = []
+    to_embed: list[tuple[int, int]] = []  # (block, number of sections), embedded together below
+    hashes: dict[str, str] = {}
+    pages = {page.path: page for page in knowledge.pages}
+    # A broken page that was good before: serve its saved sections until it is fixed.
+    kept = {path for path in knowledge.broken if path in old_hashes and old_rows.get(path)}
+    for path in sorted(set(pages) | kept):
+        rows = old_rows.get(path, [])
+        if path in kept:
             blocks.append(old_vectors[rows])
-            report.reused_pages.append(page.path)
+            sections.extend(old_sections[row] for row in rows)
+            hashes[path] = old_hashes[path]
+            report.kept_pages.append(path)
+            continue
+        page = pages[path]
+        if old_hashes.get(path) == page.sha256 and len(rows) == len(page.sections):
+            blocks.append(old_vectors[rows])
+            report.reused_pages.append(path)
         else:
-            blocks.append(encoder.encode([s.embedding_text() for s in page.sections]))
-            report.embedded_pages.append(page.path)
+            to_embed.append((len(blocks), len(page.sections)))
+            blocks.append(None)
+            report.embedded_pages.append(path)
         sections.extend(page.sections)
-    current = {page.path for page in knowledge.pages}
-    report.removed_pages = sorted(set(old_hashes) - current)
+        hashes[path] = page.sha256
+    report.removed_pages = sorted(set(old_hashes) - set(hashes))
+    if to_embed:  # one call for all changed pages: batches well when many pages changed
+        texts = [s.embedding_text() for path in report.embedded_pages for s in pages[path].sections]
+        encoded, start = encoder.encode(texts), 0
+        for block, count in to_embed:
+            blocks[block], start = encoded[start:start + count], start + count
 
     vectors = np.vstack(blocks) if blocks else np.zeros((0, dimension), np.float32)
     index = KnowledgeIndex(encoder, sections, vectors.astype(np.float32))
-    hashes = {page.path: page.sha256 for page in knowledge.pages}
     if report.changed or hashes != old_hashes:
-        index.save(index_dir, hashes)
+        try:
+            index.save(index_dir, hashes)
+        except OSError as error:  # answers stay right; only the next start embeds again
+            log.error("Cannot save the retrieval index to %s (%s); using it from memory",
+                      index_dir, error)
     return index, report

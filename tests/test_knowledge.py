@@ -3,17 +3,15 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from chatbot.knowledge import PageError, load_knowledge, parse_page
+from chatbot.answers import INTENT_TOPICS
+from chatbot.knowledge import TOPICS, PageError, load_knowledge, parse_page
 from chatbot.settings import load_settings
 from tests.fakes import page
 
-TOPICS = {
-    "procedure", "how_it_works", "numbness", "soreness", "flare", "relief", "steroid",
-    "diagnostic_block", "pain_diary", "side_effects", "risks", "flushing", "activity", "exercise",
-    "driving", "work", "bathing", "ice_heat", "medicines", "blood_thinners", "diabetes",
-    "infection", "red_flags", "when_to_call", "next_steps", "radiofrequency_ablation",
-    "repeat_injections",
-}
+
+def test_every_intent_hint_names_a_known_topic():
+    hinted = {topic for topics in INTENT_TOPICS.values() for topic in topics}
+    assert hinted <= TOPICS, hinted - TOPICS
 
 
 def test_page_is_split_into_sections_by_heading():

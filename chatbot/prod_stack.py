@@ -1,0 +1,335 @@
+"""The production profile on one machine, for tests and the load benchmark.
+
+PostgreSQL (tracker store), Redis (lock store), nginx (round-robin load balancer) and
+several Rasa instances plus one action server, exactly as `endpoints.prod.yml` describes,
+all on free loopback ports with their data in temporary folders. The servers are the
+Debian packages' own binaries (postgresql, redis-server, nginx; `make test` installs
+them). A real deployment runs the same pieces as system services: see README.md,
+"Production".
+
+    with ProdStack(workdir, load_settings()) as prod:
+        post(prod.url, ...)                      # through nginx
+        prod.query("SELECT count(*) FROM events")
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from chatbot.launcher import Stack, StartupError, _tail, free_port, isolated_stack
+from chatbot.settings import Settings
+
+DB_NAME = "rasa"
+DB_USER = "rasa"
+
+
+def postgres_bin() -> Path:
+    """The newest PostgreSQL server binaries (Debian keeps them out of PATH)."""
+    configured = os.environ.get("PG_BIN")
+    candidates = [configured] if configured else sorted(
+        glob.glob("/usr/lib/postgresql/*/bin"), key=lambda path: int(Path(path).parent.name)
+    )
+    for candidate in reversed(candidates):
+        if candidate and (Path(candidate) / "initdb").exists():
+            return Path(candidate)
+    raise StartupError(
+        "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb); "
+        "run `make system-packages` (apt-get install postgresql redis-server nginx)"
+    )
+
+
+def _require(binary: str) -> str:
+    found = shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/usr/bin")
+    if not found:
+        raise StartupError(
+            f"{binary} is not installed; run `make system-packages` "
+            "(apt-get install postgresql redis-server nginx)"
+        )
+    return found
+
+
+def _as_user(user: str, command: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: switch to its own system user when we are root."""
+    if os.geteuid() != 0:
+        return command
+    return ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--", *command]
+
+
+def _port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _wait(check: Callable[[], bool], what: str, timeout: float, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise StartupError(f"{what} exited with code {process.returncode}; last lines of {log}:\n"
+                               + _tail(log))
+        if check():
+            return
+        time.sleep(0.2)
+    raise StartupError(f"{what} did not start within {timeout:.0f} s; last lines of {log}:\n" + _tail(log))
+
+
+class ProdStack:
+    """PostgreSQL + Redis + nginx + `instances` Rasa servers + one action server."""
+
+    def __init__(self, workdir: Path, settings: Settings, instances: int = 2, **extra_env: str) -> None:
+        self.workdir = workdir
+        self.log_dir = workdir / "logs"
+        self.pg_port, self.redis_port, self.nginx_port = free_port(), free_port(), free_port()
+        self.db_password = secrets.token_hex(16)
+        self.redis_password = secrets.token_hex(16)
+        self.processes: dict[str, subprocess.Popen] = {}
+        self._pg_dir: Path | None = None
+        self.stack: Stack = isolated_stack(workdir, settings, **extra_env, **self.store_env())
+        self.stack.endpoints = "endpoints.prod.yml"
+        self.stack.extra_rasa_ports = tuple(free_port() for _ in range(instances - 1))
+
+    # ------------------------------------------------------------------ addresses
+    @property
+    def url(self) -> str:
+        """nginx, in front of every Rasa instance."""
+        return f"http://127.0.0.1:{self.nginx_port}"
+
+    @property
+    def rasa_urls(self) -> list[str]:
+        return [f"http://127.0.0.1:{port}" for port in self.stack.rasa_instances.values()]
+
+    def store_env(self) -> dict[str, str]:
+        """What endpoints.prod.yml reads; in production these come from .env."""
+        return {
+            "TRACKER_DB_HOST": "127.0.0.1", "TRACKER_DB_PORT": str(self.pg_port),
+            "TRACKER_DB_NAME": DB_NAME, "TRACKER_DB_USER": DB_USER,
+            "TRACKER_DB_PASSWORD": self.db_password,
+            "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(self.redis_port),
+            "REDIS_PASSWORD": self.redis_password, "REDIS_DB": "1",
+            "ACTION_HOST": "127.0.0.1",
+        }
+
+    # ------------------------------------------------------------------ services
+    def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.log_dir / f"{name}.log", "w") as log:
+            process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True, env={**os.environ, "LC_ALL": "C.UTF-8"},
+            )
+        self.processes[name] = process
+        return process
+
+    def start_postgres(self, timeout: float = 60) -> None:
+        pg = postgres_bin()
+        # Its own folder outside pytest's private temp dir, owned by the postgres user.
+        self._pg_dir = Path(tempfile.mkdtemp(prefix="clinic-pg-"))
+        data, pwfile = self._pg_dir / "data", self._pg_dir / "pwfile"
+        pwfile.write_text(self.db_password + "\n")
+        if os.geteuid() == 0:
+            shutil.chown(self._pg_dir, "postgres", "postgres")
+            shutil.chown(pwfile, "postgres", "postgres")
+        init = subprocess.run(
+            _as_user("postgres", [
+                str(pg / "initdb"), "-D", str(data), "-U", DB_USER, f"--pwfile={pwfile}",
+                "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync",
+            ]),
+            capture_output=True, text=True, timeout=120, env={**os.environ, "LC_ALL": "C.UTF-8"},
+        )
+        pwfile.unlink()
+        if init.returncode != 0:
+            raise StartupError(f"initdb failed: {(init.stderr or init.stdout).strip()[-2000:]}")
+        process = self._spawn("postgres", _as_user("postgres", [
+            str(pg / "postgres"), "-D", str(data), "-p", str(self.pg_port),
+            "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",
+            "-c", "shared_buffers=64MB", "-c", "max_connections=200",
+            # A failed statement would otherwise be logged with the patient's words in it.
+            "-c", "log_min_error_statement=panic",
+        ]))
+
+        def ready() -> bool:
+            return subprocess.run(
+                [str(pg / "pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.pg_port)],
+                timeout=10,
+            ).returncode == 0
+
+        _wait(ready, "PostgreSQL", timeout, process, self.log_dir / "postgres.log")
+        created = subprocess.run(
+            [str(pg / "createdb"), "-h", "127.0.0.1", "-p", str(self.pg_port), "-U", DB_USER, DB_NAME],
+            capture_output=True, text=True, timeout=60, env=self._pg_env(),
+        )
+        if created.returncode != 0:
+            raise StartupError(f"createdb failed: {created.stderr.strip()}")
+
+    def _pg_env(self) -> dict[str, str]:
+        return {**os.environ, "PGPASSWORD": self.db_password, "PGCONNECT_TIMEOUT": "10"}
+
+    def query(self, sql: str, **variables: str) -> str:
+        """Run SQL with psql on the tracker database; `:'name'` in sql is a quoted variable."""
+        command = [
+            str(postgres_bin() / "psql"), "-h", "127.0.0.1", "-p", str(self.pg_port),
+            "-U", DB_USER, "-d", DB_NAME, "-At", "-v", "ON_ERROR_STOP=1",
+        ]
+        for name, value in variables.items():
+            command += ["-v", f"{name}={value}"]
+        done = subprocess.run(command, input=sql, capture_output=True, text=True, timeout=60,
+                              env=self._pg_env())
+        if done.returncode != 0:
+            raise RuntimeError(f"psql failed: {done.stderr.strip()}")
+        return done.stdout
+
+    def start_redis(self, timeout: float = 30) -> None:
+        redis_dir = self.workdir / "redis"
+        redis_dir.mkdir(parents=True, exist_ok=True)
+        conf = redis_dir / "redis.conf"
+        conf.write_text(
+            f"port {self.redis_port}\nbind 127.0.0.1\nprotected-mode yes\n"
+            f"requirepass {self.redis_password}\nsave \"\"\nappendonly no\n"
+            f"dir {redis_dir}\ndaemonize no\nloglevel notice\n"
+        )
+        conf.chmod(0o600)
+        process = self._spawn("redis", [_require("redis-server"), str(conf)])
+        _wait(lambda: _port_open(self.redis_port), "Redis", timeout, process, self.log_dir / "redis.log")
+
+    def start_nginx(self, timeout: float = 30) -> None:
+        prefix = self.workdir / "nginx"
+        prefix.mkdir(parents=True, exist_ok=True)
+        servers = "\n".join(
+            f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;"
+            for port in self.stack.rasa_instances.values()
+        )
+        temp = "\n".join(
+            f"    {kind}_temp_path {prefix / kind};"
+            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        conf = prefix / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(
+            pid=prefix / "nginx.pid", error_log=self.log_dir / "nginx-error.log",
+            access_log=self.log_dir / "nginx-access.log", temp=temp, servers=servers,
+            port=self.nginx_port,
+        ))
+        process = self._spawn("nginx", [_require("nginx"), "-c", str(conf), "-p", str(prefix)])
+        _wait(lambda: _port_open(self.nginx_port), "nginx", timeout, process, self.log_dir / "nginx.log")
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self, timeout: float = 300) -> ProdStack:
+        try:
+            self.start_postgres()
+            self.start_redis()
+            self.start_nginx()
+            self.stack.start(timeout)  # checks both stores, then the Rasa instances in parallel
+            self._wait_through_nginx(timeout=60)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _wait_through_nginx(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{self.url}/", timeout=5) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.5)
+        raise StartupError(f"nginx did not reach Rasa within {timeout:.0f} s; see "
+                           f"{self.log_dir / 'nginx-error.log'}")
+
+    def stop_service(self, name: str, sig: int = signal.SIGTERM, grace: float = 20) -> None:
+        process = self.processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        try:
+            os.kill(process.pid, sig)
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        except ProcessLookupError:
+            pass
+
+    def stop(self) -> None:
+        self.stack.stop()  # Rasa first: it holds connections to the stores
+        self.stop_service("nginx", signal.SIGTERM)
+        self.stop_service("redis", signal.SIGTERM)
+        self.stop_service("postgres", signal.SIGINT)  # PostgreSQL's "fast" shutdown
+        if self._pg_dir is not None:
+            shutil.rmtree(self._pg_dir, ignore_errors=True)
+            self._pg_dir = None
+
+    def log_files(self) -> list[Path]:
+        return sorted(self.log_dir.glob("*.log"))
+
+    def __enter__(self) -> ProdStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+NGINX_CONF = """\
+# Generated by chatbot/prod_stack.py: round-robin over the Rasa instances.
+daemon off;
+worker_processes 1;
+pid {pid};
+error_log {error_log} warn;
+
+events {{
+    worker_connections 1024;
+}}
+
+http {{
+    # No request bodies and no query strings (sender ids) in the access log.
+    log_format clinic '$remote_addr [$time_local] "$request_method $uri" $status '
+                      '$body_bytes_sent upstream=$upstream_addr rt=$request_time';
+    access_log {access_log} clinic;
+{temp}
+    # The Rasa channel refuses bodies over 64 KiB itself; nginx stops anything much bigger
+    # and keeps bodies and replies in memory (never in temp files).
+    client_max_body_size 128k;
+    client_body_buffer_size 128k;
+    proxy_max_temp_file_size 0;
+
+    upstream rasa {{
+{servers}
+        keepalive 32;
+    }}
+
+    server {{
+        listen 127.0.0.1:{port};
+        error_page 413 = @too_large;
+
+        location / {{
+            proxy_pass http://rasa;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_read_timeout 120s;
+            # A POST is retried on the other instance only if it never reached the first.
+            proxy_next_upstream error timeout;
+        }}
+
+        location @too_large {{
+            default_type application/json;
+            return 413 '{{"error": "the request is too large"}}';
+        }}
+    }}
+}}
+"""

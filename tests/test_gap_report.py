@@ -1,0 +1,214 @@
+"""`chatbot report gaps`: unanswered patient messages from the tracker store, grouped by
+meaning, counted and ranked; patient text is the only personal data in the output."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from chatbot import gaps
+from tests.conftest import REPO
+from tests.fakes import BagOfWordsEncoder
+
+ZONE = "America/New_York"
+# The table Rasa's SQLTrackerStore creates (rasa/core/tracker_store.py, SQLEvent).
+RASA_SCHEMA = """
+CREATE TABLE events (
+    id INTEGER NOT NULL PRIMARY KEY,
+    sender_id VARCHAR(255) NOT NULL,
+    type_name VARCHAR(255) NOT NULL,
+    timestamp FLOAT,
+    intent_name VARCHAR(255),
+    action_name VARCHAR(255),
+    data TEXT
+);
+CREATE INDEX ix_events_sender_id ON events (sender_id);
+"""
+
+
+class Store:
+    """Writes events the way Rasa's SQL tracker store does."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.db = sqlite3.connect(path)
+        self.db.executescript(RASA_SCHEMA)
+        self.clock = dt.datetime(2026, 11, 10, 9, 0, tzinfo=dt.timezone.utc).timestamp()
+
+    def add(self, sender: str, type_name: str, data: dict, intent=None, action=None, at=None) -> None:
+        self.clock = at if at is not None else self.clock + 1
+        self.db.execute(
+            "INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (sender, type_name, self.clock, intent, action,
+             json.dumps({"event": type_name, "timestamp": self.clock, **data})),
+        )
+        self.db.commit()
+
+    def turn(self, sender: str, text: str, intent: str, *replies: dict, at: float | None = None) -> None:
+        self.add(sender, "user", {"text": text, "parse_data": {"intent": {"name": intent}},
+                                  "input_channel": "channel-xyz", "metadata": {"name": "Jane Doe"}},
+                 intent=intent, at=at)
+        self.add(sender, "action", {"name": "action_answer_question"}, action="action_answer_question")
+        for custom in replies:
+            self.add(sender, "bot", {"text": "reply", "data": {"buttons": None, "custom": custom}})
+        self.add(sender, "action", {"name": "action_listen"}, action="action_listen")
+
+
+def answer(score: float) -> dict:
+    return {"kind": "answer", "sources": [{"page": "p.md", "section": "s", "score": score}]}
+
+
+NO_ANSWER = {"kind": "no_answer"}
+
+
+@pytest.fixture()
+def store(tmp_path) -> Store:
+    store = Store(tmp_path / "tracker.db")
+    s = store
+    s.turn("alice@example.com", "can I drink alcohol after my injection?", "ask_medication", NO_ANSWER)
+    s.turn("alice@example.com", "how long will the numbness last?", "ask_numbness", answer(0.81))
+    s.turn("bob-555-0101", "can I drink alcohol tonight", "ask_medication", NO_ANSWER)
+    s.turn("bob-555-0101", "<script>alert(1)</script> parking at the clinic", "nlu_fallback", answer(0.61))
+    s.turn("carol", "=HYPERLINK(\"http://x\") do you validate parking", "out_of_scope", NO_ANSWER)
+    s.turn("carol", "can I drink some alcohol later", "ask_driving", answer(0.35))  # weak match
+    s.turn("dave", "asdfgh", "nlu_fallback", {"kind": "unreadable"})
+    s.turn("dave", "I can't breathe", "red_flag_emergency")  # escalated by a domain response
+    s.add("dave", "bot", {"text": "Call 911 now", "data": {"custom": {"kind": "escalation"}}})
+    # Outside the period: before it, and after it.
+    s.turn("erin", "can I drink alcohol", "ask_medication", NO_ANSWER,
+           at=dt.datetime(2026, 10, 1, tzinfo=dt.timezone.utc).timestamp())
+    s.turn("erin", "can I drink alcohol", "ask_medication", NO_ANSWER,
+           at=dt.datetime(2026, 12, 5, tzinfo=dt.timezone.utc).timestamp())
+    return store
+
+
+def report_for(store: Store, weak_below: float = 0.5) -> gaps.GapReport:
+    start, end = gaps.clinic_period("2026-11-01", "2026-11-30", ZONE)
+    return gaps.build_report(f"sqlite:///{store.path}", start, end, BagOfWordsEncoder(), weak_below)
+
+
+def test_gaps_are_found_grouped_and_ranked(store):
+    report = report_for(store)
+    assert report.patient_messages == 8
+    reasons = sorted((m.text, m.reason) for g in report.groups for m in g.messages)
+    assert reasons == [
+        ("<script>alert(1)</script> parking at the clinic", "not understood"),
+        ("=HYPERLINK(\"http://x\") do you validate parking", "no answer"),
+        ("can I drink alcohol after my injection?", "no answer"),
+        ("can I drink alcohol tonight", "no answer"),
+        ("can I drink some alcohol later", "weak match"),
+    ]
+    top = report.groups[0]
+    assert top.rank == 1 and top.count == 3 and top.patients == 3
+    assert all("alcohol" in m.text for m in top.messages)
+    assert top.reasons == {"no answer": 2, "weak match": 1}
+    assert [g.rank for g in report.groups] == list(range(1, len(report.groups) + 1))
+
+
+def test_weak_matches_can_be_left_out(store):
+    texts = [m.text for g in report_for(store, weak_below=0).groups for m in g.messages]
+    assert "can I drink some alcohol later" not in texts
+
+
+def test_patient_text_is_the_only_personal_data_in_every_output(store, tmp_path):
+    report = report_for(store)
+    csv_path, html_path = tmp_path / "gaps.csv", tmp_path / "gaps.html"
+    gaps.write_csv(report, csv_path)
+    gaps.write_html(report, html_path)
+    outputs = {"table": gaps.format_table(report), "csv": csv_path.read_text(), "html": html_path.read_text()}
+    for name, text in outputs.items():
+        for secret in ("alice@example.com", "bob-555-0101", "carol", "Jane Doe", "channel-xyz"):
+            assert secret not in text, (name, secret)
+    rows = list(csv.DictReader(csv_path.open()))
+    assert {row["patient"] for row in rows} == {
+        gaps.hash_sender(s) for s in ("alice@example.com", "bob-555-0101", "carol")}
+    assert all(len(row["patient"]) == 12 for row in rows)
+    # Patient text cannot run as a spreadsheet formula or as HTML.
+    assert any(row["message"].startswith("'=HYPERLINK") for row in rows)
+    assert "<script>" not in outputs["html"] and "&lt;script&gt;alert(1)&lt;/script&gt;" in outputs["html"]
+
+
+def test_the_period_is_in_clinic_days(store):
+    start, end = gaps.clinic_period("2026-11-10", "2026-11-10", ZONE)
+    assert start.isoformat() == "2026-11-10T00:00:00-05:00" and end - start == dt.timedelta(days=1)
+    with pytest.raises(gaps.GapError, match="before --since"):
+        gaps.clinic_period("2026-11-10", "2026-11-01", ZONE)
+    with pytest.raises(gaps.GapError, match="YYYY-MM-DD"):
+        gaps.clinic_period("10/11/2026", None, ZONE)
+
+
+def test_a_missing_database_and_an_unreachable_url_give_clear_errors(tmp_path):
+    with pytest.raises(gaps.GapError, match="no tracker database"):
+        gaps.read_events(f"sqlite:///{tmp_path / 'none.db'}", 0, 1)
+    with pytest.raises(gaps.GapError) as error:
+        gaps.read_events("postgresql://rasa:s3cret@127.0.0.1:1/rasa", 0, 1)
+    assert "s3cret" not in str(error.value)
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "chatbot", "report", "gaps", *args],
+                          capture_output=True, text=True, cwd=REPO, env={**os.environ, **env},
+                          timeout=300)
+
+
+def test_cli_over_a_tracker_url_writes_table_csv_and_html(store, tmp_path):
+    result = run_cli("--since", "2026-11-01", "--until", "2026-11-30", "--csv", str(tmp_path / "g.csv"),
+                     "--html", str(tmp_path / "g.html"),
+                     env={"TRACKER_DB_URL": f"sqlite:///{store.path}", "CLINIC_TIMEZONE": ZONE})
+    assert result.returncode == 0, result.stderr
+    assert "5 of 8 patient messages, from 3 patients" in result.stdout
+    first = result.stdout.splitlines()[2]
+    assert first.split()[:3] == ["1", "3", "3"] and "alcohol" in first
+    assert (tmp_path / "g.csv").exists() and (tmp_path / "g.html").exists()
+
+    missing = run_cli(env={"TRACKER_DB_URL": f"sqlite:///{tmp_path / 'nope.db'}"})
+    assert missing.returncode == 1 and "no tracker database" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
+# ---------------------------------------------------------------- the real servers
+
+
+@pytest.mark.e2e
+def test_gap_report_over_a_scripted_conversation(chat, stack, tmp_path):
+    """Patients talk to the real Rasa + action servers; the report reads Rasa's own store."""
+    senders = {name: f"gaps-{name}-{uuid.uuid4().hex[:6]}" for name in ("a", "b", "c")}
+    script = [
+        ("a", "can I drink alcohol after my injection?"),
+        ("a", "how long will the numbness last?"),
+        ("b", "can I drink alcohol tonight?"),
+        ("c", "do you validate parking at the clinic?"),
+        ("c", "where can I park my car when I come to the clinic?"),
+    ]
+    kinds = {}
+    for name, text in script:
+        replies = chat(senders[name], text)
+        kinds[text] = [r["custom"]["kind"] for r in replies if "custom" in r]
+    assert "answer" in kinds["how long will the numbness last?"]
+
+    csv_path = tmp_path / "gaps.csv"
+    result = run_cli("--csv", str(csv_path), env={"TRACKER_DB": str(stack.settings.tracker_db)})
+    assert result.returncode == 0, result.stderr
+    ours = {gaps.hash_sender(s) for s in senders.values()}
+    rows = [row for row in csv.DictReader(csv_path.open()) if row["patient"] in ours]
+    reported = {row["message"] for row in rows}
+    assert "how long will the numbness last?" not in reported
+    for text, reply_kinds in kinds.items():
+        if "no_answer" in reply_kinds:
+            assert text in reported, (text, rows)
+    assert "can I drink alcohol after my injection?" in reported
+    group = {row["message"]: row["group"] for row in rows}
+    alcohol = [text for text in group if "alcohol" in text]
+    assert len({group[text] for text in alcohol}) == 1, rows  # same meaning, same group
+    for secret in senders.values():
+        assert secret not in csv_path.read_text() and secret not in result.stdout

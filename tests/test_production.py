@@ -1,0 +1,130 @@
+"""The production profile with real servers: PostgreSQL tracker store, Redis lock store,
+nginx in front of two Rasa instances, one action server (chatbot/prod_stack.py)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.request
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from chatbot.prod_stack import ProdStack
+from chatbot.settings import Settings
+from tests.conftest import post
+
+pytestmark = pytest.mark.e2e
+
+MARKER = f"zqx{uuid.uuid4().hex[:12]}"  # a word no log line may ever contain
+
+
+@pytest.fixture(scope="module")
+def prod(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[ProdStack]:
+    with ProdStack(
+        tmp_path_factory.mktemp("prod"), settings, instances=2, CLINIC_HOURS="Mon-Sun 00:00-24:00"
+    ) as running:
+        yield running
+
+
+def send(url: str, sender: str, message: str) -> list[dict]:
+    status, body = post(url, json.dumps({"sender": sender, "message": message}).encode())
+    assert status == 200, body
+    replies = json.loads(body)
+    assert replies, message
+    return replies
+
+
+def stored_events(prod: ProdStack, sender: str) -> list[tuple[int, dict]]:
+    """(id, event) of one conversation, in the order PostgreSQL gives by id."""
+    rows = prod.query(
+        "SELECT id, data FROM events WHERE sender_id = :'sender' ORDER BY id;", sender=sender
+    )
+    events = []
+    for line in rows.splitlines():
+        row_id, data = line.split("|", 1)
+        events.append((int(row_id), json.loads(data)))
+    return events
+
+
+def turns(events: list[tuple[int, dict]]) -> list[tuple[str, int]]:
+    """Each patient message with how many bot messages followed it."""
+    found: list[tuple[str, int]] = []
+    for _, event in events:
+        if event["event"] == "user":
+            found.append((event["text"], 0))
+        elif event["event"] == "bot" and found:
+            found[-1] = (found[-1][0], found[-1][1] + 1)
+    return found
+
+
+CONVERSATION = [
+    "I had facet joint injections this morning",
+    "can I drive?",  # the other instance must know the procedure from the message before
+    "how long will the numbness last?",
+    "I have a fever of 101 and the injection site is red and swollen",
+    f"ok thanks {MARKER}",
+    "can I take a shower tonight?",
+]
+
+
+def test_one_conversation_alternating_between_instances_is_stored_whole_and_in_order(prod):
+    patient = f"prod-{uuid.uuid4().hex[:10]}"
+    replies = [send(prod.rasa_urls[i % 2], patient, text) for i, text in enumerate(CONVERSATION)]
+
+    driving = [r["custom"] for r in replies[1] if r.get("custom", {}).get("kind") == "answer"]
+    assert driving and "facet" in driving[0]["sources"][0]["page"], replies[1]
+    assert {"kind": "escalation", "level": "urgent"} in [r.get("custom") for r in replies[3]]
+
+    events = stored_events(prod, patient)
+    ids = [row_id for row_id, _ in events]
+    assert ids == sorted(ids)
+    stamps = [event["timestamp"] for _, event in events]
+    assert stamps == sorted(stamps), "events were written in the order they happened"
+    stored = turns(events)
+    assert [text for text, _ in stored] == CONVERSATION
+    assert all(bots >= 1 for _, bots in stored), stored
+
+    # Either instance restores the whole conversation for the website.
+    for url in prod.rasa_urls:
+        with urllib.request.urlopen(
+            f"{url}/webhooks/rest/history?sender={patient}", timeout=30
+        ) as response:
+            history = json.loads(response.read())
+        assert [item["text"] for item in history if item["from"] == "user"] == CONVERSATION
+
+
+def test_nginx_spreads_one_conversation_over_both_instances(prod):
+    patient = f"prod-{uuid.uuid4().hex[:10]}"
+    messages = ["hello", "how long will the numbness last?", "can I take a bath?", "thanks"]
+    for text in messages:
+        send(prod.url, patient, text)
+    assert [text for text, _ in turns(stored_events(prod, patient))] == messages
+    access = (prod.log_dir / "nginx-access.log").read_text().splitlines()
+    upstreams = {line.rsplit("upstream=", 1)[1].split()[0] for line in access if '"POST ' in line}
+    assert upstreams == {url.removeprefix("http://") for url in prod.rasa_urls}
+
+
+def test_conversation_locks_are_taken_in_redis(prod):
+    with socket.create_connection(("127.0.0.1", prod.redis_port), timeout=10) as conn:
+        conn.sendall(f"AUTH {prod.redis_password}\r\nINFO commandstats\r\n".encode())
+        received = b""
+        for _ in range(100):  # "+OK", then "$<length>", then the INFO text
+            head, _, rest = received.partition(b"\r\n$")
+            length, _, body = rest.partition(b"\r\n")
+            if length.isdigit() and len(body) >= int(length):
+                break
+            received += conn.recv(65536)
+    assert head == b"+OK"
+    assert b"cmdstat_set:" in body and b"cmdstat_get:" in body
+
+
+def test_no_patient_text_in_any_server_log(prod):
+    send(prod.url, f"prod-{uuid.uuid4().hex[:10]}", f"how long will the numbness last {MARKER}")
+    logs = prod.log_files()
+    assert {"rasa.log", "rasa-2.log", "actions.log", "postgres.log", "nginx-access.log"} <= {
+        path.name for path in logs
+    }
+    leaking = [path.name for path in logs if MARKER in path.read_text(errors="replace")]
+    assert not leaking

@@ -1,0 +1,265 @@
+"""The website chat widget in a real headless Chromium against the real running stack.
+
+Debian's `chromium` (installed by `make test`) driven by Playwright for Python through
+`executable_path`: no browser is downloaded. The page is the mock clinic page that the
+stack's web server serves from `web/`; its origin is in the stack's CORS origins.
+The tests also save the README's screenshots under docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from chatbot.launcher import Stack
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+SCREENSHOTS = REPO / "docs" / "screenshots"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 360, "height": 740}
+LAUNCHER = "Questions after your injection?"
+NUMBNESS = "how long will numbness last"
+XSS = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with sync_playwright() as driver:
+        chromium = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Widget:
+    """A fresh visitor (own local storage, so own conversation) on the clinic page."""
+
+    def __init__(self, browser, stack: Stack, viewport: dict[str, int]) -> None:
+        self.context = browser.new_context(viewport=viewport)
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(30_000)
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+        def on_dialog(dialog) -> None:
+            self.dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        self.page.on("dialog", on_dialog)
+        self.page.goto(stack.web_url)
+        self.input = self.page.get_by_role("textbox", name="Type your question")
+        self.log = self.page.get_by_role("log")
+
+    def open(self) -> None:
+        self.page.get_by_role("button", name=LAUNCHER).click()
+        expect(self.input).to_be_focused()
+
+    def ask(self, text: str) -> None:
+        replies = self.page.locator(".cc-log > .cc-bot, .cc-log > .cc-alert").count()
+        self.input.fill(text)
+        self.input.press("Enter")
+        self.wait_for_replies(replies)
+
+    def wait_for_replies(self, before: int) -> None:
+        replies = self.page.locator(".cc-log > .cc-bot, .cc-log > .cc-alert")
+        expect(replies).not_to_have_count(before)
+        expect(self.page.locator(".cc-dots")).to_have_count(0)  # typing indicator gone
+
+    def answer(self):
+        return self.log.locator(".cc-bot").filter(has=self.page.locator(".cc-source")).last
+
+    def screenshot(self, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(SCREENSHOTS / name))
+
+    def close(self) -> None:
+        self.context.close()
+        assert not self.errors, self.errors
+
+
+@pytest.fixture()
+def widget(browser, stack: Stack) -> Iterator[Widget]:
+    visitor = Widget(browser, stack, DESKTOP)
+    yield visitor
+    visitor.close()
+
+
+def test_first_open_shows_the_notice_and_suggested_questions(widget, settings):
+    widget.open()
+    notice = widget.page.get_by_role("note")
+    expect(notice).to_contain_text("not medical advice")
+    expect(notice.get_by_role("link", name=settings.emergency_number)).to_have_attribute(
+        "href", f"tel:{settings.emergency_tel}"
+    )
+    suggestions = widget.page.get_by_role("group", name="You can ask:").get_by_role("button")
+    expect(suggestions).to_have_count(3)
+
+
+def test_a_question_gets_an_answer_with_its_source(widget):
+    widget.open()
+    widget.ask(NUMBNESS)
+    answer = widget.answer()
+    expect(answer).to_contain_text("hour")
+    source = answer.locator(".cc-source")
+    expect(source).to_contain_text("From:")
+    expect(source).to_contain_text("numb")
+    # The "From:" paragraph of the reply text is shown once, as the source line.
+    assert answer.inner_text().count("From:") == 1
+    widget.screenshot("answer-desktop.png")
+
+
+def test_a_red_flag_shows_the_emergency_alert_with_a_call_link(widget, settings):
+    widget.open()
+    widget.ask("I can't breathe")
+    alert = widget.page.get_by_role("alert")
+    expect(alert).to_have_count(1)
+    expect(alert).to_have_class("cc-msg cc-alert cc-alert-emergency")
+    expect(alert).to_contain_text(settings.emergency_number)
+    call = alert.get_by_role("link", name=f"Call {settings.emergency_number} now")
+    expect(call).to_have_attribute("href", f"tel:{settings.emergency_tel}")
+    assert call.bounding_box()["height"] >= 48, "a big tap target"
+    colour = alert.evaluate("node => getComputedStyle(node).backgroundColor")
+    assert colour == "rgb(179, 38, 30)", colour
+    widget.screenshot("emergency-desktop.png")
+
+
+def test_the_widget_works_on_a_360px_phone(browser, stack, settings):
+    phone = Widget(browser, stack, PHONE)
+    try:
+        phone.open()
+        panel = phone.page.get_by_role("region", name=settings.clinic_name)
+        box = panel.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+        phone.ask(NUMBNESS)
+        expect(phone.answer().locator(".cc-source")).to_contain_text("From:")
+        widths = phone.page.evaluate(
+            "() => [...document.querySelector('#clinic-chat').shadowRoot"
+            ".querySelectorAll('.cc-panel, .cc-panel *')].map(n => n.getBoundingClientRect().right)"
+        )
+        assert max(widths) <= PHONE["width"] + 0.5, "nothing sticks out sideways"
+        phone.screenshot("answer-mobile.png")
+        phone.ask("I can't breathe")
+        expect(phone.page.get_by_role("alert").get_by_role("link")).to_have_attribute(
+            "href", f"tel:{settings.emergency_tel}"
+        )
+        phone.screenshot("emergency-mobile.png")
+    finally:
+        phone.close()
+
+
+def test_the_conversation_survives_a_reload_and_start_over_resets_it(widget):
+    widget.open()
+    widget.ask(NUMBNESS)
+    session = widget.page.evaluate("localStorage.getItem('clinic-chat:session')")
+    widget.page.reload()
+    # The panel stays open and the history comes back from the tracker store.
+    expect(widget.log.locator(".cc-user")).to_have_text(["You said: " + NUMBNESS])
+    expect(widget.answer().locator(".cc-source")).to_contain_text("numb")
+    expect(widget.log.locator(".cc-msg").last).to_be_in_viewport()  # scrolled to the end
+    expect(widget.page.get_by_role("group", name="You can ask:")).to_be_hidden()
+    assert widget.page.evaluate("localStorage.getItem('clinic-chat:session')") == session
+
+    widget.page.get_by_role("button", name="Start over").click()
+    expect(widget.log.locator(".cc-msg")).to_have_count(0)
+    expect(widget.page.get_by_role("group", name="You can ask:")).to_be_visible()
+    expect(widget.input).to_be_focused()
+    new_session = widget.page.evaluate("localStorage.getItem('clinic-chat:session')")
+    assert new_session and new_session != session
+    widget.page.reload()
+    expect(widget.page.get_by_role("group", name="You can ask:")).to_be_visible()
+    expect(widget.log.locator(".cc-msg")).to_have_count(0)
+
+
+def test_html_from_the_patient_is_shown_as_text(widget):
+    widget.open()
+    widget.ask(XSS)
+    expect(widget.log.locator(".cc-user-text")).to_have_text(XSS)
+    assert widget.page.locator(".cc-log img").count() == 0
+    widget.page.wait_for_timeout(300)  # a broken image would have fired its onerror by now
+    assert widget.dialogs == []
+
+
+def test_html_and_links_from_the_server_are_never_markup(widget):
+    """Even a compromised or buggy server cannot put markup or script links in the page."""
+    evil = [
+        {"recipient_id": "x", "text": "<b>bold?</b> <img src=x onerror=alert(2)>\n- a <i>list</i> item"},
+        {"recipient_id": "x", "text": "Pick one", "buttons": [
+            {"title": "<img src=x onerror=alert(3)>", "payload": "javascript:alert(4)"},
+            {"title": "Call", "payload": "tel:911\"><img src=x onerror=alert(5)>"},
+        ]},
+        {"recipient_id": "x", "custom": {"kind": "answer", "sources": [{"title": "<script>x</script>"}]}},
+    ]
+    widget.page.route(
+        "**/webhooks/rest/webhook",
+        lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps(evil),
+            headers={"Access-Control-Allow-Origin": "*"},
+        ),
+    )
+    widget.open()
+    widget.ask("hello")
+    expect(widget.log).to_contain_text("<b>bold?</b> <img src=x onerror=alert(2)>")
+    expect(widget.log.locator("li")).to_have_text("a <i>list</i> item")  # "- " lines: a list
+    bot = widget.log.locator(".cc-bot").last
+    expect(bot.locator(".cc-source")).to_contain_text("<script>x</script>")
+    # The javascript: payload is only ever sent back as a message; the bad tel: link is dropped.
+    expect(bot.get_by_role("button", name="<img src=x onerror=alert(3)>")).to_have_count(1)
+    assert bot.get_by_role("link").count() == 0
+    assert widget.page.locator(".cc-log img, .cc-log b, .cc-log i, .cc-log script").count() == 0
+    widget.page.wait_for_timeout(300)
+    assert widget.dialogs == []
+
+
+def test_keyboard_only_open_focus_and_send(widget, settings):
+    page = widget.page
+    launcher = page.get_by_role("button", name=LAUNCHER)
+    for _ in range(15):
+        page.keyboard.press("Tab")
+        if launcher.evaluate("node => node.getRootNode().activeElement === node"):
+            break
+    expect(launcher).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(launcher).to_have_attribute("aria-expanded", "true")
+    expect(widget.input).to_be_focused()  # opening moves focus to the question box
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Tab")
+    expect(widget.input).to_be_focused()
+    page.keyboard.type("can I take a shower?")
+    page.keyboard.press("Enter")
+    widget.wait_for_replies(0)
+    expect(widget.answer().locator(".cc-source")).to_contain_text("From:")
+    expect(widget.input).to_be_focused()
+    expect(widget.input).to_have_value("")
+    page.keyboard.press("Escape")  # closes the chat and gives focus back to the launcher
+    expect(page.get_by_role("region", name=settings.clinic_name)).to_be_hidden()
+    expect(launcher).to_be_focused()
+
+
+def test_unreachable_server_shows_an_error_with_retry(widget, settings):
+    widget.page.route("**/webhooks/rest/webhook", lambda route: route.abort("connectionrefused"))
+    widget.open()
+    widget.input.fill(NUMBNESS)
+    widget.input.press("Enter")
+    error = widget.page.get_by_role("alert")
+    expect(error).to_contain_text("Can't reach the assistant")
+    expect(error.get_by_role("link", name=settings.clinic_phone)).to_have_attribute(
+        "href", f"tel:{settings.clinic_phone_tel}"
+    )
+    expect(widget.page.locator(".cc-dots")).to_have_count(0)
+    widget.page.unroute("**/webhooks/rest/webhook")
+    error.get_by_role("button", name="Retry").click()
+    expect(error).to_have_count(0)
+    expect(widget.answer().locator(".cc-source")).to_contain_text("numb")
+    expect(widget.log.locator(".cc-user")).to_have_count(1)  # the message is not shown twice
