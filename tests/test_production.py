@@ -106,6 +106,12 @@ def test_nginx_spreads_one_conversation_over_both_instances(prod):
     assert upstreams == {url.removeprefix("http://") for url in prod.rasa_urls}
 
 
+def test_nginx_refuses_a_huge_body_with_json(prod):
+    body = json.dumps({"sender": "big", "message": "a" * 1_000_000}).encode()
+    status, reply = post(prod.url, body)
+    assert status == 413 and "error" in json.loads(reply)
+
+
 def test_conversation_locks_are_taken_in_redis(prod):
     with socket.create_connection(("127.0.0.1", prod.redis_port), timeout=10) as conn:
         conn.sendall(f"AUTH {prod.redis_password}\r\nINFO commandstats\r\n".encode())
