@@ -28,7 +28,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help install run shell train test test-unit test-prod test-rasa validate lint bench clean \
+.PHONY: help install run shell train test test-unit test-prod test-rasa test-rasa-unit validate lint bench clean \
 	system-packages
 
 help:
@@ -81,7 +81,7 @@ shell: $(VENV)/.installed
 	$(CHATBOT) chat
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check chatbot actions tests bench
+	$(VENV)/bin/ruff check chatbot actions tests bench scripts
 
 # Staff: check every knowledge page (and the red-flag catalogue) after editing.
 .PHONY: kb-check
@@ -106,6 +106,10 @@ test-rasa: $(MODEL)
 	CLINIC_HOURS="Mon-Sun 00:00-24:00" $(RASA) test core --model $(MODEL) \
 	  --stories tests/test_stories.yml --out var/results/stories --e2e --fail-on-prediction-errors
 
+# The code the Rasa server loads (NLU components, policy, NLG), with Rasa's own Python.
+test-rasa-unit: $(VENV_RASA)/.installed
+	$(VENV_RASA)/bin/python -m pytest -q -p no:cacheprovider -W ignore tests/rasa_side
+
 # Includes tests/test_production.py (PostgreSQL + Redis + nginx + two Rasa instances).
 test-unit: install $(MODEL) system-packages chromium
 	$(VENV)/bin/python -m pytest -q
@@ -114,7 +118,7 @@ test-unit: install $(MODEL) system-packages chromium
 test-prod: install $(MODEL) system-packages
 	$(VENV)/bin/python -m pytest -q tests/test_production.py
 
-test: install lint kb-check validate test-rasa test-unit
+test: install lint kb-check validate test-rasa-unit test-rasa test-unit
 
 bench: install $(MODEL) system-packages
 	$(VENV)/bin/python bench/run_all.py

@@ -13,8 +13,9 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from chatbot.answers import Turn
 from chatbot.assistant import Assistant
+from chatbot.escalation import level_of_response
 from chatbot.settings import get_settings
-from chatbot.timeparse import hours_ago
+from chatbot.triage.conversation import hours_from_history
 
 log = logging.getLogger(__name__)
 _assistant: Assistant | None = None
@@ -48,36 +49,46 @@ def answer(turn: Turn) -> list:
     return assistant().reply(turn)
 
 
-def hours_since_injection(tracker: Tracker, now: datetime) -> float | None:
-    """From the injection_time slot and when the patient said it."""
-    said = tracker.get_slot("injection_time")
-    if not said:
-        return None
-    when_said = now
-    for event in reversed(tracker.events):
-        if event.get("event") != "user":
+def _user_messages(tracker: Tracker) -> list[tuple[str, float]]:
+    return [
+        (event.get("text") or "", float(event.get("timestamp") or 0.0))
+        for event in tracker.events
+        if event.get("event") == "user"
+    ]
+
+
+def escalations(tracker: Tracker) -> tuple[bool, str | None]:
+    """(escalated for the latest message, highest level escalated before it)."""
+    events = tracker.events
+    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=-1)
+    now, before = False, set()
+    for index, event in enumerate(events):
+        level = level_of_response(event.get("name") or "") if event.get("event") == "action" else None
+        if level is None:
             continue
-        entities = (event.get("parse_data") or {}).get("entities") or []
-        if any(entity.get("entity") == "injection_time" for entity in entities):
-            timestamp = event.get("timestamp") or now.timestamp()
-            when_said = datetime.fromtimestamp(timestamp, timezone.utc)
-            break
-    hours = hours_ago(said, now=when_said)
-    if hours is None:
-        return None
-    return hours + max(0.0, (now - when_said).total_seconds() / 3600)
+        if index > last_user:
+            now = True
+        else:
+            before.add(level)
+    earlier = "emergency" if "emergency" in before else "urgent" if before else None
+    return now, earlier
 
 
 def turn_from_tracker(tracker: Tracker) -> Turn:
     latest = tracker.latest_message or {}
+    messages = _user_messages(tracker)
     now = datetime.now(timezone.utc)
+    hours = hours_from_history(messages[:-1], messages[-1][1]) if len(messages) > 1 else None
+    escalated_now, earlier = escalations(tracker)
     return Turn(
         message=latest.get("text") or "",
         intent=(latest.get("intent") or {}).get("name"),
         model_intent=(latest.get("triage") or {}).get("model_intent"),
         procedure=tracker.get_slot("procedure"),
-        hours_since_injection=hours_since_injection(tracker, now),
+        hours_since_injection=hours,
         now=now,
+        escalated_now=escalated_now,
+        earlier_escalation=earlier,
     )
 
 

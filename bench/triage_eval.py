@@ -1,8 +1,14 @@
-"""Red-flag triage on tests/data/triage_cases.tsv: confusion matrix, recall, latency.
+"""Red-flag triage: in-sample and held-out scores side by side, confusion matrices, latency.
 
 Run from the repository root: `python bench/triage_eval.py` (any Python 3.10+, no
-packages needed). Also writes var/bench/triage.json. Exit code 0: this reports, the
-thresholds are asserted by tests/test_triage.py.
+packages needed). Also writes var/bench/triage.json. Exit code 0: this reports; the
+in-sample thresholds are asserted by tests/test_triage.py.
+
+For every held-out set (tests/data/triage_heldout_*.tsv) it prints three scores: its
+FIRST score, taken before any rule was tuned on it (bench/data/triage_first_scores.json,
+recorded when the set arrived), the score of the code before this work on the same set,
+and today's score. Only the first score of a set says how triage does on words it has
+never seen; today's score on a set it was tuned on is in-sample.
 """
 
 from __future__ import annotations
@@ -13,107 +19,129 @@ import random
 import statistics
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-try:
-    from chatbot import triage
-except ImportError:  # run as a script without the package installed
-    sys.path.insert(0, str(ROOT))
-    from chatbot import triage
+sys.path.insert(0, str(ROOT))
+from chatbot import triage  # noqa: E402
 
-CASES = ROOT / "tests" / "data" / "triage_cases.tsv"
+DATA = ROOT / "tests" / "data"
+CASES = DATA / "triage_cases.tsv"
+FIRST_SCORES = ROOT / "bench" / "data" / "triage_first_scores.json"
 LEVELS = ("emergency", "urgent", "routine")
-BIG_MESSAGE_CHARS = 20_000
 
 
-def load_cases(path: Path = CASES) -> list[dict[str, str]]:
+def load(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle, delimiter="\t"))
 
 
-def timings_ms(messages: list[str], repeat: int = 1) -> list[float]:
+def score(rows: list[dict[str, str]]) -> dict[str, object]:
+    matrix = {gold: dict.fromkeys(LEVELS, 0) for gold in LEVELS}
+    missed = []
+    for row in rows:
+        predicted = triage.classify(row["message"]).level
+        matrix[row["level"]][predicted] += 1
+        if predicted != row["level"]:
+            missed.append({"gold": row["level"], "predicted": predicted, "message": row["message"]})
+
+    def share(numerator: int, gold: str) -> float | None:
+        total = sum(matrix[gold].values())
+        return round(numerator / total, 3) if total else None
+
+    return {
+        "messages": len(rows),
+        "emergency_recall": share(matrix["emergency"]["emergency"], "emergency"),
+        "urgent_or_higher_recall": share(matrix["urgent"]["urgent"] + matrix["urgent"]["emergency"], "urgent"),
+        "routine_escalated": share(matrix["routine"]["urgent"] + matrix["routine"]["emergency"], "routine"),
+        "confusion": matrix,
+        "misclassified": missed,
+    }
+
+
+def timings_ms(messages: list[str]) -> list[float]:
     out = []
-    for _ in range(repeat):
-        for message in messages:
-            started = time.perf_counter()
-            triage.classify(message)
-            out.append((time.perf_counter() - started) * 1000)
+    for message in messages:
+        started = time.perf_counter()
+        triage.classify(message)
+        out.append((time.perf_counter() - started) * 1000)
     return out
 
 
 def summary_ms(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return {"median": round(statistics.median(ordered), 3), "p99": round(p99, 3)}
+    return {"median": round(statistics.median(ordered), 3),
+            "p99": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 3)}
 
 
-def big_messages(cases: list[dict[str, str]]) -> list[str]:
-    """20,000-character messages: all cases run together, and shuffled words of them."""
-    text = " ".join(case["message"] for case in cases)
-    words = text.split()
+def long_message_costs(cases: list[dict[str, str]]) -> list[dict[str, float]]:
+    """Time and peak memory for one message of 2, 20 and 60 KB (patient words shuffled)."""
+    words = " ".join(case["message"] for case in cases).split()
     rng = random.Random(0)
-    shuffled = [" ".join(rng.sample(words, len(words)))[:BIG_MESSAGE_CHARS] for _ in range(9)]
-    return [(text * 2)[:BIG_MESSAGE_CHARS], *shuffled]
+    out = []
+    for size in (2_000, 20_000, 60_000):
+        text = ""
+        while len(text) < size:
+            text += " ".join(rng.sample(words, len(words))) + " "
+        text = text[:size]
+        tracemalloc.start()
+        started = time.perf_counter()
+        triage.classify(text)
+        elapsed = (time.perf_counter() - started) * 1000
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        out.append({"chars": size, "ms": round(elapsed, 1), "peak_mb": round(peak / 1e6, 1)})
+    return out
 
 
 def evaluate() -> dict[str, object]:
-    cases = load_cases()
+    cases = load(CASES)
     triage.classify("warm up")  # loads the catalogue once, outside the timings
-    predicted = [triage.classify(case["message"]).level for case in cases]
-    matrix = {gold: dict.fromkeys(LEVELS, 0) for gold in LEVELS}
-    for case, level in zip(cases, predicted, strict=True):
-        matrix[case["level"]][level] += 1
-
-    def total(gold: str) -> int:
-        return sum(matrix[gold].values())
-
-    recall = {
-        "emergency": matrix["emergency"]["emergency"] / total("emergency"),
-        # an urgent case sent to the emergency number is caught, not missed
-        "urgent": (matrix["urgent"]["urgent"] + matrix["urgent"]["emergency"]) / total("urgent"),
-        "routine": matrix["routine"]["routine"] / total("routine"),
-    }
-    misclassified = [
-        {"gold": case["level"], "predicted": level, "message": case["message"], "note": case["note"]}
-        for case, level in zip(cases, predicted, strict=True)
-        if level != case["level"]
-    ]
+    first = json.loads(FIRST_SCORES.read_text(encoding="utf-8"))["sets"]
+    heldout = {}
+    for path in sorted(DATA.glob("triage_heldout_*.tsv")):
+        rows = load(path)
+        heldout[path.name] = {
+            "now": score(rows),
+            "first": first.get(path.name, {}).get("first"),
+            "before_this_work": first.get(path.name, {}).get("before_this_work"),
+            "tuned_on": first.get(path.name, {}).get("tuned_on", False),
+            "narratives": sum(row.get("kind") == "narrative" for row in rows),
+        }
+    short = [case["message"] for case in cases if len(case["message"]) <= 300]
     return {
-        "cases": len(cases),
-        "confusion": matrix,
-        "recall": {k: round(v, 4) for k, v in recall.items()},
-        "routine_escalation_rate": round(1 - recall["routine"], 4),
-        "misclassified": misclassified,
-        "latency_ms_all_cases": summary_ms(timings_ms([c["message"] for c in cases], repeat=5)),
-        "latency_ms_20k_chars": summary_ms(timings_ms(big_messages(cases), repeat=3)),
+        "in_sample": score(cases),
+        "heldout": heldout,
+        "latency_ms_all_cases": summary_ms(timings_ms([c["message"] for c in cases] * 3)),
+        "latency_ms_short_messages": summary_ms(timings_ms(short * 3)),
+        "long_messages": long_message_costs(cases),
     }
+
+
+def _fmt(values: object) -> str:
+    if not values:
+        return f"{'-':>7}{'-':>7}{'-':>7}"
+    return "".join(f"{v:>7.0%}" if v is not None else f"{'-':>7}" for v in values)  # type: ignore[union-attr]
 
 
 def print_report(result: dict[str, object]) -> None:
-    matrix: dict[str, dict[str, int]] = result["confusion"]  # type: ignore[assignment]
-    print(f"Red-flag triage on {result['cases']} labelled messages ({CASES.relative_to(ROOT)})")
-    print("\nconfusion matrix (rows: gold, columns: predicted)")
-    print(f"{'':>12}" + "".join(f"{level:>11}" for level in LEVELS) + f"{'total':>8}")
-    for gold in LEVELS:
-        row = matrix[gold]
-        print(f"{gold:>12}" + "".join(f"{row[p]:>11}" for p in LEVELS) + f"{sum(row.values()):>8}")
-    recall: dict[str, float] = result["recall"]  # type: ignore[assignment]
-    print("\nrecall per level")
-    print(f"  emergency: {recall['emergency']:.1%}")
-    print(f"  urgent:    {recall['urgent']:.1%}  (an emergency prediction counts as caught)")
-    print(f"  routine:   {recall['routine']:.1%}")
-    print(f"routine escalation rate: {result['routine_escalation_rate']:.1%}")
-    misclassified: list[dict[str, str]] = result["misclassified"]  # type: ignore[assignment]
-    print(f"\nmisclassified: {len(misclassified)}")
-    for row in misclassified:
-        message = row["message"] if len(row["message"]) <= 160 else row["message"][:157] + "..."
-        print(f"  gold {row['gold']:<9} predicted {row['predicted']:<9} {message}")
+    inside = result["in_sample"]
+    print(f"Red-flag triage. Columns: emergency recall, urgent-or-higher recall, routine escalated.")
+    print(f"\n{'set':<34}{'n':>5}   {'first score (before tuning)':<23}{'code before this work':<23}{'today':<21}")
+    print(f"{'triage_cases.tsv (in-sample)':<34}{inside['messages']:>5}   {'':<23}{'':<23}"  # type: ignore[index]
+          + _fmt([inside["emergency_recall"], inside["urgent_or_higher_recall"], inside["routine_escalated"]]))  # type: ignore[index]
+    for name, entry in result["heldout"].items():  # type: ignore[union-attr]
+        now = entry["now"]
+        label = name + ("" if entry["tuned_on"] else " *")
+        print(f"{label:<34}{now['messages']:>5}   {_fmt(entry['first']):<23}{_fmt(entry['before_this_work']):<23}"
+              + _fmt([now["emergency_recall"], now["urgent_or_higher_recall"], now["routine_escalated"]]))
+    print("* never tuned on: today's score is its first score.")
+    print("Only first scores are held-out figures; today's scores on tuned sets are in-sample.")
     every = result["latency_ms_all_cases"]
-    big = result["latency_ms_20k_chars"]
-    print("\nclassify latency (warm)")
-    print(f"  all cases:          median {every['median']:.3f} ms   p99 {every['p99']:.3f} ms")  # type: ignore[index]
-    print(f"  20,000-char inputs: median {big['median']:.1f} ms   p99 {big['p99']:.1f} ms")  # type: ignore[index]
+    print(f"\nclassify latency (warm): median {every['median']:.2f} ms, p99 {every['p99']:.2f} ms")  # type: ignore[index]
+    for row in result["long_messages"]:  # type: ignore[union-attr]
+        print(f"  one {row['chars']:>6,}-character message: {row['ms']:>7.1f} ms, peak memory {row['peak_mb']} MB")
 
 
 def main() -> int:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from chatbot import triage
-from chatbot.escalation import RED_FLAG_INTENTS, escalation_response
+from chatbot.escalation import RED_FLAG_INTENTS
 from chatbot.message_checks import has_readable_text, questions_in
 from chatbot.retriever import SearchResult
 from chatbot.settings import Settings
@@ -64,6 +64,19 @@ class Turn:
     procedure: str | None = None
     hours_since_injection: float | None = None
     now: datetime | None = None
+    escalated_now: bool = False  # the Rasa server sent an escalation for this message
+    earlier_escalation: str | None = None  # "emergency" / "urgent" sent earlier in the chat
+
+
+def reminder(level: str | None, settings: Settings) -> str:
+    """One short line repeating advice given earlier in the conversation."""
+    if level == "emergency":
+        return (f"Remember the advice I gave earlier: if you have not yet, call "
+                f"{settings.emergency_number} now.")
+    if level == "urgent":
+        return (f"Remember the advice I gave earlier: please call {settings.clinic_name} at "
+                f"{settings.clinic_phone} today, or go to urgent care if the clinic is closed.")
+    return ""
 
 
 def answer_threshold(best: SearchResult, topics: tuple[str, ...], settings: Settings) -> float:
@@ -117,7 +130,7 @@ def reply_to(turn: Turn, search: Search, settings: Settings) -> list[Reply]:
     replies: list[Reply] = []
     mentions_symptom = False
     query = message
-    if turn.intent in RED_FLAG_INTENTS:
+    if turn.intent in RED_FLAG_INTENTS or turn.escalated_now:
         # Rasa already escalated; answer only a question asked in the same message.
         asked = questions_in(message)
         if turn.model_intent in QUESTION_INTENTS - {"report_symptom"}:
@@ -128,25 +141,29 @@ def reply_to(turn: Turn, search: Search, settings: Settings) -> list[Reply]:
             return []
     else:
         intent = turn.intent
-        # What the Rasa server could not know: how long ago the injection was.
+        # Escalations are decided in the Rasa server (with the conversation's context);
+        # here triage only tells whether the message is about a symptom at all.
         result = triage.classify(message, hours_since_injection=turn.hours_since_injection)
-        if result.level != "routine":
-            return [Reply("escalation", response=escalation_response(
-                result.level, message, settings, turn.now))]
-        # An expected effect still gets the moderator's advice: we can't assess it online.
         mentions_symptom = bool(result.findings)
 
     topics = INTENT_TOPICS.get(intent or "", ())
     results = search(query, 3, turn.procedure, topics)
-    if results and results[0].score >= answer_threshold(results[0], topics, settings):
-        replies.append(format_answer(results[0]))
-    else:
-        replies.append(no_answer(settings))
-    if intent == "report_symptom" or mentions_symptom:
-        replies.append(Reply("caution", text=(
-            "I can't check symptoms online. If you are worried, or it is getting worse, "
-            f"call {settings.clinic_name} at {settings.clinic_phone}; if the clinic is "
-            "closed or you can't reach your doctor, go to urgent care. In an emergency "
-            f"call {settings.emergency_number}."
-        )))
+    answered = bool(results) and results[0].score >= answer_threshold(results[0], topics, settings)
+    reply = format_answer(results[0]) if answered else no_answer(settings)
+    notes = []
+    if answered and (intent == "report_symptom" or mentions_symptom):
+        # One short safety line inside the answer: we can't assess a symptom online.
+        notes.append(
+            f"If it gets worse or worries you, call {settings.clinic_name} at {settings.clinic_phone} "
+            f"(urgent care if closed); in an emergency, {settings.emergency_number}."
+        )
+    if turn.earlier_escalation and not turn.escalated_now:
+        notes.append(reminder(turn.earlier_escalation, settings))
+    if notes and reply.text is not None:
+        body, _, source = reply.text.rpartition("\n\nFrom: ")
+        if body:
+            reply.text = body + "\n\n" + " ".join(notes) + "\n\nFrom: " + source
+        else:
+            reply.text = reply.text + "\n\n" + " ".join(notes)
+    replies.append(reply)
     return replies

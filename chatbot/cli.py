@@ -15,7 +15,8 @@ import sys
 from collections.abc import Iterator
 from typing import TextIO
 
-from chatbot.settings import SettingsError, load_settings
+from chatbot.errors import ChatbotError
+from chatbot.settings import load_settings
 
 
 def _lines(stream: TextIO) -> Iterator[str]:
@@ -56,6 +57,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_triage(args: argparse.Namespace) -> int:
     from chatbot import triage
 
+    triage.default_catalogue()  # a broken catalogue is one clear error, before any input
     for message in _lines(sys.stdin):
         result = triage.classify(message, hours_since_injection=args.hours_since_injection)
         if args.json:
@@ -248,7 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except (SettingsError, FileNotFoundError) as error:
+    except ChatbotError as error:  # setup and input problems: one line, never a traceback
+        print(f"error: {error.one_line()}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -27,7 +27,7 @@ _SAYS_CLOSED = re.compile(
 )
 
 
-class HoursError(ValueError):
+class HoursError(ValueError):  # settings.py turns it into a SettingsError with the .env line
     """CLINIC_HOURS or CLINIC_TIMEZONE cannot be understood."""
 
 

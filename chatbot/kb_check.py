@@ -61,9 +61,6 @@ _AUTOLINK = re.compile(r"<([a-zA-Z][a-zA-Z0-9+.-]*:[^>\s]*)>")
 _BARE_URL = re.compile(r"(?<![(<\w])(https?://[^\s)>\]]+)")
 _REFERENCE_DEF = re.compile(r"^[ ]{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s+.*)?$")
 _HEADING_LINE = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
-_CATALOGUE_ERROR = re.compile(r"^(?P<path>.*?):(?P<line>\d+): (?P<problem>.*?)(?:\. Fix: (?P<fix>.*))?$",
-                              re.DOTALL)
-
 
 @dataclass(frozen=True)
 class Finding:
@@ -482,21 +479,17 @@ def _check_links(info: _PageInfo, pages: dict[Path, _PageInfo], knowledge_dir: P
 
 
 def _catalogue_findings(paths: Iterable[Path]) -> list[Finding]:
+    """The red-flag catalogue and its word groups load, or the one error with its line."""
     findings = []
     for path in paths:
         try:
             triage.load_catalogue(path)
         except triage.CatalogueError as error:
-            match = _CATALOGUE_ERROR.match(str(error))
-            if match:
-                findings.append(Finding(
-                    Path(match["path"]), max(1, int(match["line"])), "error",
-                    f"red-flag catalogue: {match['problem']}",
-                    match["fix"] or "see the format explained at the top of the file",
-                ))
-            else:
-                findings.append(Finding(path, 1, "error", f"red-flag catalogue: {error}",
-                                        "see the format explained at the top of the file"))
+            findings.append(Finding(
+                error.path or path, max(1, error.line or 1), "error",
+                f"red-flag catalogue: {error.problem}",
+                error.fix or "see the format explained at the top of the file",
+            ))
     return findings
 
 

@@ -291,10 +291,25 @@ def isolated_stack(workdir: Path, settings: Settings, **extra_env: str) -> Stack
     return Stack(own, log_dir=workdir / "logs", extra_env=extra_env)
 
 
+def check_triage_setup() -> None:
+    """The red-flag catalogue and its word groups load: the Rasa server would refuse to
+    start otherwise (raises CatalogueError with the file, line and fix)."""
+    from chatbot import triage
+
+    triage.load_catalogue()
+
+
 def serve(settings: Settings) -> int:
     """`make run`: build the index, start both servers, stop them on Ctrl-C."""
     from chatbot.assistant import Assistant, IndexUnavailableError
+    from chatbot.errors import ChatbotError
 
+    print("Checking the red-flag catalogue ...", flush=True)
+    try:
+        check_triage_setup()
+    except ChatbotError as error:
+        print(f"error: the assistant cannot start: {error.one_line()}", file=sys.stderr)
+        return 2
     print("Loading the knowledge base and retrieval index ...", flush=True)
     try:
         index = Assistant(settings).index

@@ -13,10 +13,37 @@ from functools import lru_cache
 from pathlib import Path
 
 from chatbot import PROJECT_ROOT
+from chatbot.clinic_hours import HoursError, clinic_zone, parse_hours
+from chatbot.errors import ChatbotError
 
 
-class SettingsError(ValueError):
-    """A setting has a value that cannot be used; the message names the key."""
+class SettingsError(ChatbotError, ValueError):
+    """A setting has a value that cannot be used; it names the key and where it was set."""
+
+
+# Keys that came from the .env file (not from the environment), for error locations.
+_FROM_DOTENV: dict[str, Path] = {}
+
+
+def _where(key: str) -> tuple[Path | None, int | None, str]:
+    """(file, line, label) of where `key` was set: a line of .env, or the environment."""
+    env_file = _FROM_DOTENV.get(key)
+    if env_file is not None:
+        try:
+            for number, line in enumerate(env_file.read_text(encoding="utf-8").splitlines(), 1):
+                if re.match(rf"^\s*(?:export\s+)?{re.escape(key)}\s*=", line):
+                    return env_file, number, key
+        except OSError:
+            pass
+        return env_file, None, key
+    if key in os.environ:
+        return None, None, f"the environment variable {key}"
+    return None, None, f"the default of {key}"
+
+
+def setting_error(key: str, problem: str, fix: str) -> SettingsError:
+    path, line, label = _where(key)
+    return SettingsError(f"{label}: {problem}", fix=fix, path=path, line=line)
 
 
 @dataclass(frozen=True)
@@ -24,6 +51,7 @@ class Settings:
     clinic_name: str
     clinic_phone: str
     emergency_number: str
+    urgent_care_phone: str  # optional: the urgent care the clinic sends patients to after hours
     clinic_hours: str
     clinic_timezone: str
     rasa_port: int
@@ -47,6 +75,10 @@ class Settings:
     def emergency_tel(self) -> str:
         return phone_to_tel(self.emergency_number)
 
+    @property
+    def urgent_care_tel(self) -> str:
+        return phone_to_tel(self.urgent_care_phone)
+
 
 def phone_to_tel(number: str) -> str:
     return re.sub(r"[^\d+]", "", number)
@@ -54,10 +86,14 @@ def phone_to_tel(number: str) -> str:
 
 def _load_dotenv(env_file: Path) -> None:
     try:
-        from dotenv import load_dotenv
+        from dotenv import dotenv_values, load_dotenv
     except ImportError:  # pragma: no cover - both environments pin python-dotenv
         return
+    already = set(os.environ)
     load_dotenv(env_file, override=False)
+    for key in dotenv_values(env_file):
+        if key not in already:
+            _FROM_DOTENV[key] = env_file
 
 
 def _path(value: str) -> Path:
@@ -70,7 +106,9 @@ def _int(key: str, default: str) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise SettingsError(f"{key}={raw!r} is not a whole number (check .env)") from None
+        raise setting_error(
+            key, f"{raw!r} is not a whole number", f"write a number, like {default}"
+        ) from None
 
 
 def _float(key: str, default: str) -> float:
@@ -78,17 +116,44 @@ def _float(key: str, default: str) -> float:
     try:
         return float(raw)
     except ValueError:
-        raise SettingsError(f"{key}={raw!r} is not a number (check .env)") from None
+        raise setting_error(key, f"{raw!r} is not a number", f"write a number, like {default}") from None
 
 
 def _origins(raw: str) -> tuple[str, ...]:
     origins = tuple(origin.strip().rstrip("/") for origin in raw.split(",") if origin.strip())
     for origin in origins:
         if origin == "*" or not re.match(r"^https?://[^/\s]+$", origin):
-            raise SettingsError(
-                f"CORS_ORIGINS entry {origin!r} must be a full origin like https://clinic.example"
+            raise setting_error(
+                "CORS_ORIGINS", f"the entry {origin!r} is not a full origin",
+                "list origins like https://clinic.example, separated by commas ('*' is refused)",
             )
     return origins
+
+
+def _hours(spec: str, timezone: str) -> str:
+    """CLINIC_HOURS and CLINIC_TIMEZONE, checked now: escalations depend on them."""
+    try:
+        parse_hours(spec)
+    except HoursError as error:
+        raise setting_error(
+            "CLINIC_HOURS", f"{spec!r} cannot be read ({error})",
+            "write days and 24-hour times like 'Mon-Fri 08:00-17:00; Sat 09:00-12:00', or 'closed'",
+        ) from None
+    try:
+        clinic_zone(timezone)
+    except HoursError:
+        raise setting_error(
+            "CLINIC_TIMEZONE", f"{timezone!r} is not a known time zone",
+            "write a zone name like America/New_York or Europe/London",
+        ) from None
+    return spec
+
+
+def _phone(key: str, value: str, required: bool = True) -> str:
+    if (value or required) and not re.search(r"\d", value):
+        raise setting_error(key, f"{value!r} has no digits; patients could not call it",
+                            "write the number as patients dial it, like (555) 010-0199")
+    return value
 
 
 def default_embedding_model() -> str:
@@ -103,17 +168,14 @@ def default_embedding_model() -> str:
 def load_settings(env_file: Path | None = None) -> Settings:
     _load_dotenv(env_file or PROJECT_ROOT / ".env")
     env = os.environ.get
-    phone = env("CLINIC_PHONE", "(555) 010-0199")
-    emergency = env("EMERGENCY_NUMBER", "911")
-    for key, value in (("CLINIC_PHONE", phone), ("EMERGENCY_NUMBER", emergency)):
-        if not re.search(r"\d", value):
-            raise SettingsError(f"{key}={value!r} has no digits; patients could not call it")
+    timezone = env("CLINIC_TIMEZONE", "America/New_York")
     return Settings(
         clinic_name=env("CLINIC_NAME", "Riverside Pain Clinic"),
-        clinic_phone=phone,
-        emergency_number=emergency,
-        clinic_hours=env("CLINIC_HOURS", "Mon-Fri 08:00-17:00"),
-        clinic_timezone=env("CLINIC_TIMEZONE", "America/New_York"),
+        clinic_phone=_phone("CLINIC_PHONE", env("CLINIC_PHONE", "(555) 010-0199")),
+        emergency_number=_phone("EMERGENCY_NUMBER", env("EMERGENCY_NUMBER", "911")),
+        urgent_care_phone=_phone("URGENT_CARE_PHONE", env("URGENT_CARE_PHONE", ""), required=False),
+        clinic_hours=_hours(env("CLINIC_HOURS", "Mon-Fri 08:00-17:00"), timezone),
+        clinic_timezone=timezone,
         rasa_port=_int("RASA_PORT", "5005"),
         web_port=_int("WEB_PORT", "8080"),
         cors_origins=_origins(env("CORS_ORIGINS", "http://localhost:8080,http://127.0.0.1:8080")),

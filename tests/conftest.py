@@ -15,6 +15,12 @@ from chatbot.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parent.parent
 
+# tests/rasa_side runs with Rasa's Python (make test-rasa-unit), not this one.
+try:
+    import rasa  # noqa: F401
+except ImportError:
+    collect_ignore_glob = ["rasa_side/*"]
+
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
@@ -53,3 +59,11 @@ def chat(stack: Stack) -> Chat:
         return json.loads(body)
 
     return send
+
+
+def escalation_levels(replies: list[dict]) -> list[str]:
+    """The levels of the escalations among REST replies ({"kind": "escalation", ...})."""
+    return [
+        reply["custom"]["level"] for reply in replies
+        if isinstance(reply.get("custom"), dict) and reply["custom"].get("kind") == "escalation"
+    ]

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from chatbot.launcher import isolated_stack
-from tests.conftest import post
+from tests.conftest import escalation_levels, post
 
 pytestmark = pytest.mark.e2e
 
@@ -61,7 +61,7 @@ def test_procedure_slot_picks_the_right_driving_page(chat):
 
 def test_emergency_message_gets_the_emergency_reply(chat, settings):
     replies = chat(sender(), "I can't control my bladder and my legs are going weak")
-    assert {"kind": "escalation", "level": "emergency"} in payloads(replies)
+    assert "emergency" in escalation_levels(replies)
     assert settings.emergency_number in texts(replies)
     tel = [b["payload"] for r in replies for b in r.get("buttons", [])]
     assert f"tel:{settings.emergency_tel}" in tel
@@ -74,13 +74,25 @@ def test_red_flag_hidden_in_a_question_is_escalated_first_then_answered(chat):
     assert "answer" in kinds[1:], kinds
 
 
-def test_conversation_continues_after_an_escalation(chat):
+def test_conversation_continues_after_an_escalation_with_the_advice_repeated(chat, settings):
     patient = sender()
     first = chat(patient, "I have chest pain since the injection")
-    assert {"kind": "escalation", "level": "emergency"} in payloads(first)
+    assert "emergency" in escalation_levels(first)
     later = chat(patient, "ok. can I take a shower tonight?")
     assert all(p["kind"] != "escalation" for p in payloads(later))
     assert answer_sources(later)
+    assert "Remember the advice I gave earlier" in texts(later)
+    assert settings.emergency_number in texts(later)
+
+
+@pytest.mark.parametrize("message", ["can I just take tylenol and wait until Monday?",
+                                     "can I take ibuprofen while I wait?"])
+def test_asking_to_wait_after_an_escalation_repeats_it(chat, message):
+    patient = sender()
+    assert "urgent" in escalation_levels(chat(patient, "I have a fever of 101 since the shot"))
+    again = chat(patient, message)
+    assert "urgent" in escalation_levels(again)
+    assert not answer_sources(again)  # no routine medicine answer instead of the advice
 
 
 def test_unrelated_question_admits_it_has_no_answer(chat, settings):
@@ -100,9 +112,19 @@ def test_too_long_message_asks_to_shorten(chat, settings):
     assert "longer than I can read" in text and settings.clinic_phone in text
 
 
-def test_other_language_gets_an_honest_no_answer(chat, settings):
-    text = texts(chat(sender(), "¿Cuánto tiempo dura el entumecimiento?"))
-    assert "in English" in text and settings.clinic_phone in text
+def test_spanish_question_gets_a_spanish_reply_with_the_clinics_number(chat, settings):
+    replies = chat(sender(), "¿Cuánto tiempo dura el entumecimiento?")
+    assert "inglés" in texts(replies) and settings.clinic_phone in texts(replies)
+    tel = [b["payload"] for r in replies for b in r.get("buttons", [])]
+    assert f"tel:{settings.clinic_phone_tel}" in tel
+
+
+def test_spanish_red_flag_escalates_in_spanish(chat, settings):
+    replies = chat(sender(), "no puedo controlar la orina y se me doblan las piernas")
+    assert "emergency" in escalation_levels(replies)
+    assert f"Llame al {settings.emergency_number}" in texts(replies)
+    tel = [b["payload"] for r in replies for b in r.get("buttons", [])]
+    assert f"tel:{settings.emergency_tel}" in tel
 
 
 @pytest.mark.parametrize(
@@ -131,17 +153,21 @@ def test_invalid_json_is_rejected_cleanly(stack):
     assert b"Traceback" not in body
 
 
-def test_escalation_reaches_the_patient_when_the_action_server_is_down(tmp_path, settings):
+def test_escalations_reach_the_patient_when_the_action_server_is_down(tmp_path, settings):
     own = isolated_stack(tmp_path, settings, CLINIC_HOURS="Mon-Sun 00:00-24:00")
+
+    def send(patient: str, message: str) -> list[dict]:
+        status, body = post(own.rasa_url, json.dumps({"sender": patient, "message": message}).encode())
+        assert status == 200
+        return json.loads(body)
+
     with own:
         own.stop_one("actions")
-        status, body = post(
-            own.rasa_url,
-            json.dumps({"sender": sender(), "message": "my throat is swelling up"}).encode(),
-        )
-    assert status == 200
-    replies = json.loads(body)
-    assert {"kind": "escalation", "level": "emergency"} in payloads(replies)
+        assert "emergency" in escalation_levels(send(sender(), "my throat is swelling up"))
+        # What an earlier message said about the injection is used inside the Rasa server.
+        patient = sender()
+        send(patient, "I had my facet injection 3 days ago")
+        assert "urgent" in escalation_levels(send(patient, "my leg is still numb"))
 
 
 def test_the_triage_command_matches_what_the_running_assistant_does(chat):

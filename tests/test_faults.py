@@ -20,7 +20,7 @@ from chatbot.assistant import Assistant, IndexUnavailableError
 from chatbot.launcher import Stack, StartupError, free_port, isolated_stack
 from chatbot.retriever import refresh_index
 from chatbot.settings import Settings
-from tests.conftest import post
+from tests.conftest import escalation_levels, post
 from tests.fakes import DIM, BagOfWordsEncoder, page
 
 MARKER = f"zqf{uuid.uuid4().hex[:12]}"  # a word no log line may ever contain
@@ -104,7 +104,7 @@ def test_action_server_stopped_mid_conversation(faulty, settings):
 
         emergency = say(faulty, sender(), "I can't control my bladder and my legs are going weak")
         assert kinds(emergency)[0] == "escalation"
-        assert {"kind": "escalation", "level": "emergency"} in [r.get("custom") for r in emergency]
+        assert "emergency" in escalation_levels(emergency)
         assert settings.emergency_number in text(emergency)
 
         mixed = say(faulty, patient, "how long does numbness last? also I can't pee since this morning")

@@ -248,6 +248,7 @@ def test_windows_line_endings_are_fine(kb):
 def test_a_broken_red_flag_catalogue_names_its_line(kb, tmp_path):
     catalogue = tmp_path / "red-flags.md"
     shutil.copy(triage.DEFAULT_CATALOGUE, catalogue)
+    shutil.copy(triage.DEFAULT_CATALOGUE.parent / "lexicon.md", tmp_path / "lexicon.md")
     text = catalogue.read_text()
     text = text.replace("- Level: emergency", "- Level: very bad", 1)
     catalogue.write_text(text)
@@ -376,3 +377,16 @@ def test_preview_cli_shows_the_answer_and_scores(kb, tmp_path):
     assert shown["replies"][0]["kind"] == "answer"
     assert shown["results"][0]["section"] == "When can I shower?"
     assert 0.5 <= shown["results"][0]["score"] <= 1 and shown["threshold"] == 0.5
+
+
+def test_a_broken_word_group_names_its_line(kb, tmp_path):
+    catalogue = tmp_path / "red-flags.md"
+    shutil.copy(triage.DEFAULT_CATALOGUE, catalogue)
+    lexicon = (triage.DEFAULT_CATALOGUE.parent / "lexicon.md").read_text().splitlines()
+    line = next(n for n, row in enumerate(lexicon, 1) if row.startswith("- Spanish: no puedo"))
+    lexicon[line - 1] = "- Spanish: vejiga,"
+    (tmp_path / "lexicon.md").write_text("\n".join(lexicon) + "\n")
+    (kb / "page.md").write_text(make_page())
+    (error,) = check_knowledge(kb, catalogues=[catalogue]).errors
+    assert error.path == tmp_path / "lexicon.md" and error.line == line
+    assert "empty entry" in error.problem and error.fix

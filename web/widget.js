@@ -649,16 +649,25 @@
     }
 
     renderEscalation(group, live) {
-      const level = group.custom.level === "emergency" ? "emergency" : "urgent";
+      const custom = group.custom;
+      const level = custom.level === "emergency" ? "emergency" : "urgent";
       const node = el("div", `cc-msg cc-alert cc-alert-${level}`);
       // A new escalation interrupts the screen reader; a restored one is part of the record.
       node.setAttribute("role", live ? "alert" : "group");
       const heading = el("p", "cc-alert-title");
-      heading.append(icon("warning"), el("span", null, level === "emergency" ? this.t.emergencyTitle : this.t.urgentTitle));
+      // The server's title says the same "now" or "today" as its text; ours is a fallback.
+      const title = typeof custom.title === "string" && custom.title.trim()
+        ? custom.title : level === "emergency" ? this.t.emergencyTitle : this.t.urgentTitle;
+      heading.append(icon("warning"), el("span", null, title));
       if (!live) node.setAttribute("aria-label", heading.textContent);
       node.append(heading, formatText(group.text));
       const buttons = this.renderButtons(group.buttons, true);
-      if (buttons) node.append(buttons);
+      if (buttons) {
+        // The first call button is the recommended action, shown biggest, unless the
+        // server says the reply has no single one (primary_button: false).
+        if (custom.primary_button === false) buttons.classList.add("cc-calls-equal");
+        node.append(buttons);
+      }
       return node;
     }
 

@@ -1,0 +1,97 @@
+"""The safety-net policy: triage with what the conversation said, inside the Rasa server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from chatbot.rasa_policy import SafetyNetPolicy
+
+REPO = Path(__file__).resolve().parents[2]
+DOMAIN = Domain.load(str(REPO / "domain.yml"))
+POLICY = SafetyNetPolicy(
+    SafetyNetPolicy.get_default_config(), None, None, ExecutionContext(GraphSchema({}))  # type: ignore[arg-type]
+)
+T0 = 1_700_000_000.0
+
+
+def user(text: str, intent: str, at: float) -> UserUttered:
+    return UserUttered(text, intent={"name": intent, "confidence": 0.9},
+                       parse_data={"intent": {"name": intent}, "triage": {"level": "routine"}},
+                       timestamp=at)
+
+
+def tracker(*events: object) -> DialogueStateTracker:
+    return DialogueStateTracker.from_events("test", list(events), DOMAIN.slots)
+
+
+def predicted(track: DialogueStateTracker) -> str | None:
+    prediction = POLICY.predict_action_probabilities(track, DOMAIN)
+    best = max(range(len(prediction.probabilities)), key=prediction.probabilities.__getitem__)
+    return DOMAIN.action_names_or_texts[best] if prediction.probabilities[best] > 0 else None
+
+
+def test_time_said_earlier_escalates_a_later_expected_effect():
+    track = tracker(
+        ActionExecuted("action_listen"),
+        user("I had my facet injection 3 days ago", "inform_procedure", T0),
+        ActionExecuted("utter_procedure_noted"),
+        ActionExecuted("action_listen"),
+        user("my leg is still numb", "report_symptom", T0 + 60),
+    )
+    assert predicted(track) == "utter_urgent"
+    track.update(ActionExecuted("utter_urgent", policy="SafetyNetPolicy"))
+    assert predicted(track) == "action_answer_question"  # answers any question in it
+    track.update(ActionExecuted("action_answer_question"))
+    assert predicted(track) == "action_listen"
+
+
+def test_within_the_window_it_stays_silent():
+    track = tracker(
+        ActionExecuted("action_listen"),
+        user("I had my facet injection this morning", "inform_procedure", T0),
+        ActionExecuted("utter_procedure_noted"),
+        ActionExecuted("action_listen"),
+        user("my leg is still numb", "report_symptom", T0 + 60),
+    )
+    assert predicted(track) is None
+
+
+@pytest.mark.parametrize(
+    ("earlier", "question", "expected"),
+    [
+        ("utter_emergency", "can I just take tylenol and wait until Monday?", "utter_emergency"),
+        ("utter_urgent", "can I take ibuprofen while I wait?", "utter_urgent"),
+        ("utter_urgent", "can I take a shower?", None),
+        (None, "can I wait until Monday?", None),
+    ],
+)
+def test_asking_to_wait_after_an_escalation_repeats_it(earlier, question, expected):
+    events: list[object] = [ActionExecuted("action_listen"), user("something", "report_symptom", T0)]
+    if earlier:
+        events.append(ActionExecuted(earlier))
+    events += [ActionExecuted("action_listen"), user(question, "ask_medication", T0 + 30)]
+    track = tracker(*events)
+    assert predicted(track) == expected
+    if expected:
+        track.update(ActionExecuted(expected, policy="SafetyNetPolicy"))
+        assert predicted(track) == "action_listen"  # the repeat is the whole answer
+
+
+def test_red_flag_intents_are_left_to_the_rules():
+    track = tracker(ActionExecuted("action_listen"), user("I can't breathe", "red_flag_emergency", T0))
+    assert predicted(track) is None
+
+
+def test_a_failure_is_silent_not_a_crash(monkeypatch):
+    def broken(*args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(SafetyNetPolicy, "next_action", broken)
+    track = tracker(ActionExecuted("action_listen"), user("hello", "greet", T0))
+    assert predicted(track) is None

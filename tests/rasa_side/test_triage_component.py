@@ -1,0 +1,116 @@
+"""The NLU triage component: refuses to start on broken data, fails safe on one message."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from chatbot import rasa_triage, triage
+from chatbot.rasa_triage import RedFlagTriage
+from chatbot.settings import get_settings
+from chatbot.triage import catalogue as catalogue_module
+
+
+def message(text: str, intent: str = "ask_numbness") -> Message:
+    return Message(data={TEXT: text, INTENT: {INTENT_NAME_KEY: intent, "confidence": 0.9}})
+
+
+def triaged(text: str, intent: str = "ask_numbness") -> Message:
+    msg = message(text, intent)
+    RedFlagTriage().process([msg])
+    return msg
+
+
+def intent_of(msg: Message) -> str:
+    return msg.get(INTENT)[INTENT_NAME_KEY]
+
+
+class Refused(Exception):
+    pass
+
+
+@pytest.fixture()
+def exits(monkeypatch):
+    """os._exit, recorded instead of run."""
+    codes: list[int] = []
+
+    def fake_exit(code: int) -> None:
+        codes.append(code)
+        raise Refused
+
+    monkeypatch.setattr(rasa_triage.os, "_exit", fake_exit)
+    return codes
+
+
+def test_a_broken_catalogue_stops_the_server_with_file_and_line(tmp_path, monkeypatch, exits, capsys):
+    broken = tmp_path / "red-flags.md"
+    broken.write_text("## Red flag: x\n- Level: urgent\n- Reason: a long enough reason here\n"
+                      "- Source: [1] https://example.org\n- Patterns:\n  - (fever\n", encoding="utf-8")
+    monkeypatch.setenv("RED_FLAG_CATALOGUE", str(broken))
+    catalogue_module._cached_catalogue.cache_clear()
+    with pytest.raises(Refused):
+        RedFlagTriage.create({}, None, None, None)  # type: ignore[arg-type]
+    assert exits == [rasa_triage.SETUP_ERROR_EXIT]
+    assert f"{broken}:6:" in capsys.readouterr().err
+    catalogue_module._cached_catalogue.cache_clear()
+
+
+def test_unreadable_clinic_hours_stop_the_server(monkeypatch, exits, capsys):
+    monkeypatch.setenv("CLINIC_HOURS", "Mon-Fri 8-5")
+    get_settings.cache_clear()
+    with pytest.raises(Refused):
+        RedFlagTriage.create({}, None, None, None)  # type: ignore[arg-type]
+    assert exits == [rasa_triage.SETUP_ERROR_EXIT]
+    err = capsys.readouterr().err
+    assert "CLINIC_HOURS" in err and "Fix:" in err
+
+
+def test_good_setup_starts(exits):
+    assert isinstance(RedFlagTriage.create({}, None, None, None), RedFlagTriage)  # type: ignore[arg-type]
+    assert exits == []
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("I can't control my bladder", "red_flag_emergency"),
+        ("I have a fever of 101", "red_flag_urgent"),
+        ("it's after hours and I have a fever of 101", "red_flag_urgent_after_hours"),
+        ("me duele el pecho y no puedo respirar", "red_flag_emergency"),
+        ("puedo manejar despues de la inyeccion?", "message_in_spanish"),
+        ("how long will the numbness last?", "ask_numbness"),
+    ],
+)
+def test_intents_after_triage(text, intent):
+    assert intent_of(triaged(text)) == intent
+
+
+def test_language_and_model_intent_are_kept_for_later():
+    msg = triaged("me duele el pecho")
+    assert msg.get("triage")["language"] == "es"
+    assert msg.get("triage")["model_intent"] == "ask_numbness"
+
+
+def test_classifier_red_flag_without_a_rule_match_becomes_a_symptom_report():
+    assert intent_of(triaged("no fever, no redness", intent="red_flag_urgent")) == "report_symptom"
+
+
+def test_triage_failure_gives_the_urgent_reply_and_logs_no_text(monkeypatch, caplog):
+    def broken(*args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(rasa_triage, "triage_intent", broken)
+    with caplog.at_level(logging.DEBUG):
+        msg = triaged("marker-word-okapi how long does it last")
+    assert intent_of(msg) == "red_flag_urgent"
+    assert msg.get("triage")["failed"] is True
+    assert "okapi" not in caplog.text and "RuntimeError" in caplog.text
+
+
+def test_the_component_uses_the_same_classifier_as_the_command_line():
+    text = "my leg has been numb for 3 days"
+    assert triage.classify(text).level == "urgent"
+    assert intent_of(triaged(text)) == "red_flag_urgent"
