@@ -11,12 +11,14 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from chatbot.answers import Turn
+from chatbot import log_privacy
+from chatbot.answers import Reply, Turn
 from chatbot.assistant import Assistant
 from chatbot.escalation import level_of_response
 from chatbot.settings import get_settings
 from chatbot.triage.conversation import hours_from_history
 
+log_privacy.install()  # no log line of this server may hold patient text
 log = logging.getLogger(__name__)
 _assistant: Assistant | None = None
 _assistant_lock = threading.Lock()
@@ -81,7 +83,8 @@ def turn_from_tracker(tracker: Tracker) -> Turn:
     hours = hours_from_history(messages[:-1], messages[-1][1]) if len(messages) > 1 else None
     escalated_now, earlier = escalations(tracker)
     return Turn(
-        message=latest.get("text") or "",
+        # The user event holds the whole text; the NLU's copy is cut for long messages.
+        message=messages[-1][0] if messages else latest.get("text") or "",
         intent=(latest.get("intent") or {}).get("name"),
         model_intent=(latest.get("triage") or {}).get("model_intent"),
         procedure=tracker.get_slot("procedure"),
@@ -92,6 +95,15 @@ def turn_from_tracker(tracker: Tracker) -> Turn:
     )
 
 
+def unavailable() -> Reply:
+    settings = get_settings()
+    return Reply("unavailable", text=(
+        "Sorry, I can't look that up right now. Please call "
+        f"{settings.clinic_name} at {settings.clinic_phone} and the care team can help. "
+        f"If it is an emergency, call {settings.emergency_number} now."
+    ))
+
+
 class ActionAnswerQuestion(Action):
     def name(self) -> str:
         return "action_answer_question"
@@ -99,9 +111,13 @@ class ActionAnswerQuestion(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        turn = turn_from_tracker(tracker)
-        # Embedding and search block; run them in a thread so other patients are not held up.
-        replies = await asyncio.to_thread(answer, turn)
+        try:
+            turn = turn_from_tracker(tracker)
+            # Embedding and search block; run them in a thread so other patients are not held up.
+            replies = await asyncio.to_thread(answer, turn)
+        except Exception as error:  # never a 500 (whose body would echo the tracker)
+            log.error("Answering failed (%s); sending the safe reply", type(error).__name__)
+            replies = [unavailable()]
         for reply in replies:
             if reply.response:
                 dispatcher.utter_message(response=reply.response)

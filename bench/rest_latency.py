@@ -7,11 +7,11 @@ import statistics
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 from chatbot import PROJECT_ROOT
 from chatbot.launcher import isolated_stack
+from chatbot.rest_client import new_conversation, send
 from chatbot.settings import load_settings
 
 QUESTIONS = [
@@ -22,13 +22,9 @@ QUESTIONS = [
 ROUNDS = 5
 
 
-def send(url: str, sender: str, message: str) -> float:
-    body = json.dumps({"sender": sender, "message": message}).encode()
-    request = urllib.request.Request(f"{url}/webhooks/rest/webhook", data=body,
-                                     headers={"Content-Type": "application/json"})
+def timed(url: str, token: str, message: str) -> float:
     started = time.perf_counter()
-    with urllib.request.urlopen(request, timeout=60) as response:
-        response.read()
+    send(url, token, message)
     return (time.perf_counter() - started) * 1000
 
 
@@ -41,10 +37,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         stack = isolated_stack(Path(tmp), load_settings(), CLINIC_HOURS="Mon-Sun 00:00-24:00")
         with stack:
+            warmup = new_conversation(stack.rasa_url)
             for question in QUESTIONS:  # warm-up: model loading, caches
-                send(stack.rasa_url, "warmup", question)
-            timings = [send(stack.rasa_url, f"bench-{round_}", question)
-                       for round_ in range(ROUNDS) for question in QUESTIONS]
+                timed(stack.rasa_url, warmup, question)
+            tokens = [new_conversation(stack.rasa_url) for _ in range(ROUNDS)]
+            timings = [timed(stack.rasa_url, token, question) for token in tokens for question in QUESTIONS]
     result = {
         "messages": len(timings),
         "p50_ms": round(statistics.median(timings), 1),

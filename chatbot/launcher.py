@@ -1,14 +1,21 @@
-"""Start the action server and the Rasa server together, wait until both are healthy.
+"""Start the action server and the Rasa server together, wait until both are healthy,
+and keep them running.
 
 Used by `make run` (chatbot serve) and by the end-to-end tests, so the tests exercise
-exactly the processes patients talk to.
+exactly the processes patients talk to. Each server runs in its own process group, so
+stopping one stops its workers too. Both listen on loopback (RASA_INTERFACE opens the Rasa
+server wider; the action server never needs to be reachable from outside). The launcher
+reports "running" only once both health checks pass, restarts a server that dies or
+stops answering its health check (with back-off), and keeps the previous run's logs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -35,6 +42,13 @@ STORE_FAILURES = (
     "redis.exceptions.ConnectionError", "redis.exceptions.AuthenticationError",
 )
 WEB_DIR = PROJECT_ROOT / "web"
+SECRET_FILE = PROJECT_ROOT / "var" / "conversation-secret"
+CSP = ("default-src 'self'; connect-src 'self' http://localhost:* http://127.0.0.1:*; "
+       "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+WEB_REQUEST_SECONDS = 15  # a whole request to the page server, however slowly it trickles
+HEALTH_EVERY = 5.0  # seconds between health checks while running
+UNHEALTHY_AFTER = 3  # failed checks in a row before a server is restarted
+MAX_BACKOFF = 30.0
 
 
 class StartupError(RuntimeError):
@@ -59,20 +73,54 @@ def _tail(path: Path, lines: int = 25) -> str:
 class WebHandler(SimpleHTTPRequestHandler):
     """Serves web/ (the mock clinic page and the widget) and /config.js from settings."""
 
+    timeout = 5  # seconds a single read may wait
+
+    def setup(self) -> None:
+        super().setup()
+        # A whole request must arrive in WEB_REQUEST_SECONDS, however slowly it trickles.
+        self._deadline = threading.Timer(WEB_REQUEST_SECONDS, self._cut)
+        self._deadline.daemon = True
+        self._deadline.start()
+
+    def _cut(self) -> None:
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def finish(self) -> None:
+        self._deadline.cancel()
+        with contextlib.suppress(OSError):  # the client went away, or was cut off
+            super().finish()
+
+    def _config_js(self, body_too: bool) -> None:
+        body = self.server.config_js  # type: ignore[attr-defined]
+        self.send_response(200)
+        self.send_header("Content-Type", "text/javascript; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if body_too:
+            self.wfile.write(body)
+
     def do_GET(self) -> None:
         if self.path.split("?", 1)[0] == "/config.js":
-            body = self.server.config_js  # type: ignore[attr-defined]
-            self.send_response(200)
-            self.send_header("Content-Type", "text/javascript; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            return
+            return self._config_js(body_too=True)
         super().do_GET()
+
+    def do_HEAD(self) -> None:
+        if self.path.split("?", 1)[0] == "/config.js":
+            return self._config_js(body_too=False)
+        super().do_HEAD()
+
+    def send_head(self):  # type: ignore[no-untyped-def]
+        try:
+            return super().send_head()
+        except ValueError:  # a %00 in the path: a bad request, not a traceback
+            self.send_error(400, "Bad request")
+            return None
 
     def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-cache")
         self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Content-Security-Policy", CSP)
         super().end_headers()
 
     def list_directory(self, path: str) -> None:
@@ -91,6 +139,12 @@ class Stack:
     web: ThreadingHTTPServer | None = None
     endpoints: str = "endpoints.yml"  # endpoints.prod.yml: PostgreSQL + Redis (README)
     extra_rasa_ports: tuple[int, ...] = ()  # more Rasa instances sharing those stores
+    commands: dict[str, list[str]] = field(default_factory=dict)  # how to start each again
+    restarts: dict[str, int] = field(default_factory=dict)
+    unhealthy: dict[str, int] = field(default_factory=dict)
+    next_start: dict[str, float] = field(default_factory=dict)
+    secret: str = ""
+    tokens: dict[str, str] = field(default_factory=dict)
 
     @property
     def rasa_instances(self) -> dict[str, int]:
@@ -138,6 +192,13 @@ class Stack:
             "INDEX_DIR": str(self.settings.index_dir),
             "KNOWLEDGE_DIR": str(self.settings.knowledge_dir),
             "ACTION_HOST": os.environ.get("ACTION_HOST", "localhost"),
+            "CONVERSATION_SECRET": self.conversation_secret(),
+            # The action server (rasa-sdk's Sanic) listens on loopback only.
+            "SANIC_HOST": os.environ.get("ACTION_INTERFACE", "127.0.0.1"),
+            # The Rasa server: a whole request within 10 s (chatbot/sanic_limits.py), at
+            # most 128 KiB (Sanic answers 413, as JSON, before reading more).
+            "SANIC_REQUEST_TIMEOUT": os.environ.get("SANIC_REQUEST_TIMEOUT", "10"),
+            "SANIC_REQUEST_MAX_SIZE": os.environ.get("SANIC_REQUEST_MAX_SIZE", "131072"),
             # One math thread per process: on a small shared machine, torch's default of a
             # thread per core makes the embedding several times slower under load.
             "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1"),
@@ -145,19 +206,57 @@ class Stack:
         }
         return env
 
-    def _spawn(self, name: str, command: list[str]) -> None:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.log_dir / f"{name}.log", "w") as log:
+    def conversation_secret(self) -> str:
+        """CONVERSATION_SECRET, or one made for this machine (var/conversation-secret, owner
+        only) so that `make run` works out of the box and tokens survive a restart."""
+        if self.secret:
+            return self.secret
+        self.secret = self.settings.conversation_secret
+        if not self.secret:
+            SECRET_FILE.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if not SECRET_FILE.exists():
+                descriptor = os.open(SECRET_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(descriptor, "w") as handle:
+                    handle.write(secrets.token_urlsafe(32))
+            self.secret = SECRET_FILE.read_text().strip()
+        return self.secret
+
+    def token_for(self, patient: str) -> str:
+        """A conversation token for a named test patient (tests and benchmarks): the same
+        name gives the same conversation, as a browser keeps its token."""
+        from chatbot.conversation_tokens import new_token
+
+        if patient not in self.tokens:
+            self.tokens[patient] = new_token(self.conversation_secret())
+        return self.tokens[patient]
+
+    def _spawn(self, name: str, command: list[str], port: int | None = None) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if port is not None and not port_free(port):
+            raise StartupError(
+                f"port {port} for the {name} server is in use by another program (an assistant "
+                "from an earlier run may still be running: stop it, or choose another port in .env)"
+            )
+        path = self.log_dir / f"{name}.log"
+        first_start = name not in self.commands
+        if first_start and path.exists():  # keep the previous run's log
+            path.replace(path.with_name(f"{name}.log.1"))
+        self.commands[name] = command
+        with open(path, "a") as log:
+            os.chmod(path, 0o600)
+            if not first_start:
+                log.write(f"\n--- {name} restarted by the launcher ---\n")
+                log.flush()
             self.processes[name] = subprocess.Popen(
                 command, cwd=PROJECT_ROOT, env=self._env(), stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C reaches only us; we stop the children
+                start_new_session=True,  # its own process group: stopping it stops its workers
             )
 
     def start_actions(self) -> None:
         self._spawn("actions", [
             sys.executable, "-m", "rasa_sdk", "--actions", "actions",
             "--port", str(self.settings.action_port),
-        ])
+        ], port=self.settings.action_port)
 
     def start_rasa(self) -> None:
         if not MODEL.exists():
@@ -168,10 +267,10 @@ class Stack:
         for name, port in self.rasa_instances.items():
             self._spawn(name, [
                 str(RASA_BIN), "run", "--model", str(MODEL),
-                "--port", str(port),
+                "--interface", self.settings.rasa_interface, "--port", str(port),
                 "--endpoints", self.endpoints, "--credentials", "credentials.yml",
                 "--cors", *self.settings.cors_origins,
-            ])
+            ], port=port)
 
     def check_stores(self) -> None:
         """A clear error now if the tracker or lock store can't be used (chatbot.store_check)."""
@@ -241,23 +340,54 @@ class Stack:
             self.start_actions()
             self.wait_healthy("actions", f"{self.action_url}/health", timeout)
             self.warm_up_actions(timeout)
-            for name, port in self.rasa_instances.items():
-                self.wait_healthy(name, f"http://localhost:{port}/", timeout)
+            for name in self.rasa_instances:
+                self.wait_healthy(name, self.health_url(name), timeout)
         except BaseException:
             self.stop()
             raise
         return self
 
+    def health_url(self, name: str) -> str:
+        """The URL that answers 200 only when that server can serve patients."""
+        if name == "actions":
+            return f"{self.action_url}/health"
+        return f"http://localhost:{self.rasa_instances[name]}/webhooks/rest/"
+
     def stop_one(self, name: str, grace: float = 15) -> None:
         process = self.processes.pop(name, None)
-        if process is None or process.poll() is not None:
+        if process is None:
             return
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        _kill_group(process, grace)
+
+    def restart(self, name: str, why: str) -> None:
+        """Start a server again (its whole process group is stopped first), with back-off."""
+        self.stop_one(name, grace=5)
+        count = self.restarts.get(name, 0) + 1
+        self.restarts[name] = count
+        self.unhealthy[name] = 0
+        print(f"warning: the {name} server {why}; restarting it (restart {count})",
+              file=sys.stderr, flush=True)
+        self._spawn(name, self.commands[name], port=None)
+        self.next_start[name] = time.monotonic() + min(MAX_BACKOFF, 2.0 ** count)
+
+    def supervise_once(self) -> None:
+        """Restart any server that exited or failed UNHEALTHY_AFTER health checks in a row."""
+        now = time.monotonic()
+        for name in list(self.commands):
+            if now < self.next_start.get(name, 0.0):
+                continue  # starting up again: give it time
+            process = self.processes.get(name)
+            if process is None or process.poll() is not None:
+                code = None if process is None else process.returncode
+                self.restart(name, f"stopped (exit code {code})")
+                continue
+            if _healthy(self.health_url(name)):
+                self.unhealthy[name] = 0
+                self.restarts[name] = 0  # healthy again: the next failure starts the back-off anew
+                continue
+            self.unhealthy[name] = self.unhealthy.get(name, 0) + 1
+            if self.unhealthy[name] >= UNHEALTHY_AFTER:
+                self.restart(name, "stopped answering its health check")
 
     def stop(self) -> None:
         for name in list(self.processes):
@@ -274,6 +404,45 @@ class Stack:
         self.stop()
 
 
+def _kill_group(process: subprocess.Popen, grace: float) -> None:
+    """Stop a server and every process of its group (its workers), even if the server
+    itself already died and left workers behind."""
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(wait)
+        except subprocess.TimeoutExpired:
+            continue
+        if not _group_alive(process.pid):
+            return
+        deadline = time.monotonic() + wait
+        while _group_alive(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if not _group_alive(process.pid):
+            return
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -288,7 +457,7 @@ def isolated_stack(workdir: Path, settings: Settings, **extra_env: str) -> Stack
         cors_origins=(*settings.cors_origins, f"http://localhost:{web_port}", f"http://127.0.0.1:{web_port}"),
         tracker_db=workdir / "tracker.db",
     )
-    return Stack(own, log_dir=workdir / "logs", extra_env=extra_env)
+    return Stack(own, log_dir=workdir / "logs", extra_env=extra_env, secret=secrets.token_urlsafe(32))
 
 
 def check_triage_setup() -> None:
@@ -344,12 +513,13 @@ def serve(settings: Settings) -> int:
     signal.signal(signal.SIGINT, _stop)
     try:
         while not stopping:
-            for name, process in stack.processes.items():
-                if process.poll() is not None:
-                    print(f"error: the {name} server stopped (code {process.returncode}); "
-                          f"see {stack.log_dir / (name + '.log')}", file=sys.stderr)
-                    stopping = True
-            time.sleep(0.5)
+            try:
+                stack.supervise_once()
+            except StartupError as error:
+                print(f"error: {error}", file=sys.stderr, flush=True)
+            deadline = time.monotonic() + HEALTH_EVERY
+            while not stopping and time.monotonic() < deadline:
+                time.sleep(0.2)
     finally:
         print("\nStopping ...", flush=True)
         stack.stop()

@@ -121,6 +121,8 @@ class ProdStack:
             "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(self.redis_port),
             "REDIS_PASSWORD": self.redis_password, "REDIS_DB": "1",
             "ACTION_HOST": "127.0.0.1",
+            # The rate limit counted in Redis, so every Rasa instance shares it.
+            "RATE_LIMIT_REDIS_URL": f"redis://:{self.redis_password}@127.0.0.1:{self.redis_port}/2",
         }
 
     # ------------------------------------------------------------------ services

@@ -1,12 +1,22 @@
 """The REST channel patients' browsers talk to, with the checks a public endpoint needs.
 
-It keeps Rasa's REST contract (POST /webhooks/rest/webhook {"sender", "message"} returns
-a list of bot messages) and adds: a clear 4xx for a body that is not a JSON object with a
-sender and a message, a size limit, control characters stripped, a per-sender rate limit,
-and GET /webhooks/rest/history?sender=... so the website can restore a conversation
-from the tracker store after a page reload. When the knowledge answer could not be
-produced (the action server is down or failed), it adds a safe reply with the clinic's
-phone number instead of an empty one. Configured in credentials.yml.
+Routes (under /webhooks/rest):
+
+    POST /conversations         -> 201 {"conversation": token}   a new conversation
+    POST /webhook  {"sender": token, "message": "..."}  -> the bot's messages (Rasa's contract)
+    POST /history  {"sender": token}                     -> the conversation so far
+    GET  /                      -> {"status": "ok"} once the model is loaded
+
+A token is a secret only the patient's browser holds (chatbot.conversation_tokens); a
+request without a valid one gets 403. Bodies must be JSON (415 otherwise), at most
+MAX_BODY_BYTES, with no lone surrogates in the sender; the message's control characters
+become spaces and invalid code points U+FFFD. One sender may post at most
+`rate_limit_per_minute` messages and history reads a minute (counted in Redis when
+RATE_LIMIT_REDIS_URL is set, so every Rasa instance shares the count). When the knowledge
+answer could not be produced, a safe reply with the clinic's phone number is added, and
+stored in the conversation like any reply. When the conversation could not be stored,
+the answer is 503 "please try again" (with any escalation), never a silent 200.
+Every error is JSON. Configured in credentials.yml.
 """
 
 from __future__ import annotations
@@ -20,23 +30,38 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import rasa.core.actions.action as rasa_actions
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from rasa.shared.core.events import BotUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from chatbot import log_privacy
+from chatbot.conversation_tokens import conversation_id, new_token
+from chatbot.errors import ChatbotError
+from chatbot.rasa_store import store_failures
+from chatbot.sanic_limits import install_request_time_cap
 from chatbot.settings import get_settings
 
+log_privacy.install()  # before any request is logged
+install_request_time_cap()
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024  # a 20,000-character message fits; a 1 MB one does not
-MAX_SENDER_CHARS = 128
+ACTION_TIMEOUT_SECONDS = 4
+# Rasa waits 5 minutes for the action server and has no setting for it; a dead worker
+# that keeps its port would hold every patient that long (Sanic cuts it at 60 s with no
+# advice). Escalations go out before the action is called; the rest of the message
+# gets the safe reply after a few seconds instead.
+rasa_actions.DEFAULT_REQUEST_TIMEOUT = ACTION_TIMEOUT_SECONDS  # type: ignore[attr-defined]
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class RateLimiter:
-    """At most `limit` messages per sender in any `window` seconds (per server process)."""
+    """At most `limit` messages per sender in any `window` seconds (one server process)."""
 
     def __init__(self, limit: int, window: float = 60.0) -> None:
         self.limit = limit
@@ -54,6 +79,34 @@ class RateLimiter:
             return False
         recent.append(now)
         return True
+
+
+class RedisRateLimiter:
+    """The same limit, counted in Redis so every Rasa instance shares it (fixed windows).
+    If Redis cannot be reached, this process's own count is used meanwhile."""
+
+    def __init__(self, limit: int, url: str, window: int = 60) -> None:
+        import redis
+
+        self.limit = limit
+        self.window = window
+        self.client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        self.local = RateLimiter(limit, window)
+
+    def allow(self, sender: str, now: float | None = None) -> bool:
+        bucket = int((time.time() if now is None else now) // self.window)
+        key = f"clinic-chat:rate:{sender}:{bucket}"
+        try:
+            with self.client.pipeline() as pipe:
+                count, _ = pipe.incr(key).expire(key, self.window * 2).execute()
+        except Exception as error:  # Redis down: keep limiting, per process
+            log.warning("Rate limit store unavailable (%s); counting per process", type(error).__name__)
+            return self.local.allow(sender)
+        return int(count) <= self.limit
+
+
+def make_limiter(limit: int, redis_url: str) -> RateLimiter | RedisRateLimiter:
+    return RedisRateLimiter(limit, redis_url) if redis_url else RateLimiter(limit)
 
 
 ANSWER_ACTION = "action_answer_question"
@@ -84,7 +137,7 @@ class _ActionFailureRecorder(logging.Handler):
             message = record.getMessage()
         except Exception:  # a malformed record must not break the reply
             return
-        if f"'{ANSWER_ACTION}'" in message:
+        if ANSWER_ACTION in message:
             failed.append(ANSWER_ACTION)
 
 
@@ -112,44 +165,58 @@ def unavailable_text(after_escalation: bool = False) -> str:
     )
 
 
-async def send_unavailable(collector: CollectingOutputChannel, sender: str) -> None:
-    """The safe reply when the knowledge answer could not be produced."""
+def unavailable_reply(escalated: bool) -> dict[str, Any]:
     settings = get_settings()
-    buttons = [
-        {"title": "Call the clinic", "payload": f"tel:{settings.clinic_phone_tel}"},
-        {"title": f"Call {settings.emergency_number}", "payload": f"tel:{settings.emergency_tel}"},
-    ]
-    escalated = any(
-        (message.get("custom") or {}).get("kind") == "escalation" for message in collector.messages
-    )
-    await collector.send_text_with_buttons(sender, unavailable_text(escalated), buttons)
-    await collector.send_custom_json(sender, {"kind": "unavailable"})
+    return {
+        "text": unavailable_text(escalated),
+        "buttons": [
+            {"title": "Call the clinic", "payload": f"tel:{settings.clinic_phone_tel}"},
+            {"title": f"Call {settings.emergency_number}", "payload": f"tel:{settings.emergency_tel}"},
+        ],
+        "custom": {"kind": "unavailable"},
+    }
 
 
-def _error(status: int, message: str) -> HTTPResponse:
-    return response.json({"error": message}, status=status)
+def _error(status: int, message: str, **extra: Any) -> HTTPResponse:
+    return response.json({"error": message, **extra}, status=status)
 
 
-def parse_body(body: bytes) -> tuple[str, str] | HTTPResponse:
-    """(sender, message) from a request body, or the 4xx response explaining what is wrong."""
+def clean_message(text: str) -> str:
+    """Control characters become spaces, lone surrogates U+FFFD: nothing downstream (the
+    tracker store, reports) can choke on what a patient typed."""
+    return _SURROGATE.sub("\ufffd", _CONTROL.sub(" ", text))
+
+
+def read_json(request: Request) -> dict[str, Any] | HTTPResponse:
+    """The request's JSON object, or the 4xx explaining what is wrong."""
+    kind = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if kind != "application/json":
+        return _error(415, "send the body as application/json")
+    body = request.body or b""
     if len(body) > MAX_BODY_BYTES:
         return _error(413, f"the request is larger than {MAX_BODY_BYTES} bytes")
     try:
         payload = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError:
         return _error(400, "the request body is not valid UTF-8")
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return _error(400, 'the request body is not JSON; send {"sender": ..., "message": ...}')
     if not isinstance(payload, dict):
         return _error(400, 'send a JSON object: {"sender": ..., "message": ...}')
-    sender, message = payload.get("sender"), payload.get("message")
-    if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS:
-        return _error(400, f"'sender' must be a non-empty string of at most {MAX_SENDER_CHARS} characters")
+    return payload
+
+
+def parse_message(payload: dict[str, Any], secret: str) -> tuple[str, str] | HTTPResponse:
+    """(conversation id, message text) from a webhook body, or the 4xx."""
+    conversation = conversation_id(payload.get("sender"), secret)
+    if conversation is None:
+        return _error(403, "unknown conversation: start one with POST /webhooks/rest/conversations")
+    message = payload.get("message")
     if message is None:
         message = ""
     if not isinstance(message, str):
         return _error(400, "'message' must be a string")
-    return sender.strip(), _CONTROL.sub(" ", message)
+    return conversation, clean_message(message)
 
 
 def history_from_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -169,6 +236,48 @@ def history_from_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return shown
 
 
+async def store_reply(app: Any, sender: str, reply: dict[str, Any]) -> bool:
+    """Add a reply sent outside Rasa's turn to the stored conversation (so the history
+    after a reload shows what the patient saw). False if it could not be stored."""
+    agent = app.ctx.agent
+    try:
+        async with agent.lock_store.lock(sender):
+            tracker = await agent.tracker_store.retrieve(sender)
+            if tracker is None:
+                return False
+            data = {key: reply[key] for key in ("buttons", "custom") if key in reply}
+            tracker.update(BotUttered(reply.get("text"), data))
+            await agent.tracker_store.save(tracker)
+    except Exception as error:
+        log.error("Storing the safe reply failed (%s)", type(error).__name__)
+        return False
+    return True
+
+
+def _install_json_errors(app: Any) -> None:
+    """Sanic's own errors (413 over REQUEST_MAX_SIZE, 404, 405, 503) as JSON, not HTML."""
+    from sanic import exceptions
+
+    def as_json(request: Request, error: Exception) -> HTTPResponse:
+        status = getattr(error, "status_code", 500)
+        text = {404: "not found", 405: "method not allowed", 413: "the request is too large",
+                408: "the request took too long", 503: "please try again"}.get(status, "server error")
+        if status >= 500:
+            log.error("Request failed (%s)", type(error).__name__)
+        return _error(status, text)
+
+    for kind in (exceptions.NotFound, exceptions.MethodNotSupported, exceptions.PayloadTooLarge,
+                 exceptions.RequestTimeout, exceptions.ServiceUnavailable, exceptions.SanicException,
+                 Exception):
+        app.error_handler.add(kind, as_json)
+
+    @app.middleware("response")
+    async def fix_cors_max_age(request: Request, reply: HTTPResponse) -> None:
+        # Rasa's CORS setup sends "Access-Control-Max-Age: None"; browsers ignore it.
+        if reply is not None and reply.headers.get("Access-Control-Max-Age") == "None":
+            reply.headers["Access-Control-Max-Age"] = "600"
+
+
 class ClinicRestInput(RestInput):
     @classmethod
     def name(cls) -> str:
@@ -180,19 +289,41 @@ class ClinicRestInput(RestInput):
         return cls(rate_limit_per_minute=int(credentials.get("rate_limit_per_minute", 30)))
 
     def __init__(self, rate_limit_per_minute: int = 30) -> None:
-        self.limiter = RateLimiter(rate_limit_per_minute)
+        settings = get_settings()
+        if not settings.conversation_secret:
+            raise ChatbotError(
+                "CONVERSATION_SECRET is empty: conversations could not be kept private",
+                fix="set CONVERSATION_SECRET in .env to a long random value (make run does this)",
+            )
+        self.secret = settings.conversation_secret
+        self.limiter = make_limiter(rate_limit_per_minute, settings.rate_limit_redis_url)
+        self.history_limiter = make_limiter(rate_limit_per_minute, settings.rate_limit_redis_url)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
         _watch_action_failures()
 
+        @webhook.listener("before_server_start")
+        async def setup(app: Any, loop: Any) -> None:
+            _install_json_errors(app)
+
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
+            agent = getattr(request.app.ctx, "agent", None)
+            if agent is None or not agent.is_ready():
+                return _error(503, "the assistant is starting")
             return response.json({"status": "ok"})
+
+        @webhook.route("/conversations", methods=["POST"])
+        async def new_conversation(request: Request) -> HTTPResponse:
+            return response.json({"conversation": new_token(self.secret)}, status=201)
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
-            parsed = parse_body(request.body or b"")
+            payload = read_json(request)
+            if isinstance(payload, HTTPResponse):
+                return payload
+            parsed = parse_message(payload, self.secret)
             if isinstance(parsed, HTTPResponse):
                 return parsed
             sender, text = parsed
@@ -200,25 +331,41 @@ class ClinicRestInput(RestInput):
                 return _error(429, "too many messages; please wait a minute and try again")
             collector = CollectingOutputChannel()
             failed: list[str] = []
-            token = _failed_actions.set(failed)
+            store_errors: list[str] = []
+            tokens = (_failed_actions.set(failed), store_failures.set(store_errors))
             try:
                 await on_new_message(UserMessage(text, collector, sender, input_channel=self.name()))
-            except Exception:  # logged without the patient's text
-                log.exception("Handling a message failed (sender length %d)", len(sender))
+            except Exception as error:  # logged without the patient's text
+                log.error("Handling a message failed (%s)", type(error).__name__)
                 return _error(503, unavailable_text())
             finally:
-                _failed_actions.reset(token)
+                _failed_actions.reset(tokens[0])
+                store_failures.reset(tokens[1])
+            escalations = [
+                m for m in collector.messages if (m.get("custom") or {}).get("kind") == "escalation"
+            ]
+            if store_errors:
+                # Not stored, so not acknowledged: the patient sends it again. Escalations
+                # are shown all the same.
+                return _error(503, "your message could not be saved; please send it again",
+                              messages=escalations)
             if failed or not collector.messages:
-                # Escalations (domain responses) already went out; add what failed.
                 log.warning("No knowledge answer for this message (action failed: %s)", bool(failed))
-                await send_unavailable(collector, sender)
+                safe = unavailable_reply(bool(escalations))
+                collector.messages.append({"recipient_id": sender, **safe})
+                await store_reply(request.app, sender, safe)
             return response.json(collector.messages)
 
-        @webhook.route("/history", methods=["GET"])
+        @webhook.route("/history", methods=["POST"])
         async def history(request: Request) -> HTTPResponse:
-            sender = request.args.get("sender", "")
-            if not sender or len(sender) > MAX_SENDER_CHARS:
-                return _error(400, "pass ?sender=<the conversation id>")
+            payload = read_json(request)
+            if isinstance(payload, HTTPResponse):
+                return payload
+            sender = conversation_id(payload.get("sender"), self.secret)
+            if sender is None:
+                return _error(403, "unknown conversation")
+            if not self.history_limiter.allow(sender):
+                return _error(429, "too many requests; please wait a minute and try again")
             tracker = await request.app.ctx.agent.tracker_store.retrieve(sender)
             if tracker is None:
                 return response.json([])

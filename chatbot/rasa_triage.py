@@ -32,6 +32,7 @@ from rasa.shared.nlu.training_data.message import Message
 from chatbot import triage
 from chatbot.errors import ChatbotError
 from chatbot.escalation import RED_FLAG_INTENTS, RESPONSE_TO_INTENT, SPANISH_INTENT, escalation_response
+from chatbot.rasa_guard import FULL_TEXT
 from chatbot.settings import Settings, get_settings
 from chatbot.triage.language import language_of
 
@@ -90,7 +91,7 @@ class RedFlagTriage(GraphComponent):
 
     @staticmethod
     def _triage(message: Message, settings: Settings) -> None:
-        text = message.get(TEXT) or ""
+        text = message.get(FULL_TEXT) or message.get(TEXT) or ""  # all of it, not the NLU's cut
         predicted = message.get(INTENT) or {}
         model_intent = predicted.get(INTENT_NAME_KEY)
         try:

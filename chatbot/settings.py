@@ -55,6 +55,7 @@ class Settings:
     clinic_hours: str
     clinic_timezone: str
     rasa_port: int
+    rasa_interface: str  # where the Rasa server listens: loopback unless a setting says so
     web_port: int
     cors_origins: tuple[str, ...]
     action_port: int
@@ -65,6 +66,8 @@ class Settings:
     min_answer_score: float
     min_topic_answer_score: float
     max_message_chars: int
+    conversation_secret: str  # signs conversation tokens (chatbot.conversation_tokens)
+    rate_limit_redis_url: str  # share the rate limit between Rasa instances (production)
 
     @property
     def clinic_phone_tel(self) -> str:
@@ -177,6 +180,7 @@ def load_settings(env_file: Path | None = None) -> Settings:
         clinic_hours=_hours(env("CLINIC_HOURS", "Mon-Fri 08:00-17:00"), timezone),
         clinic_timezone=timezone,
         rasa_port=_int("RASA_PORT", "5005"),
+        rasa_interface=env("RASA_INTERFACE", "127.0.0.1"),
         web_port=_int("WEB_PORT", "8080"),
         cors_origins=_origins(env("CORS_ORIGINS", "http://localhost:8080,http://127.0.0.1:8080")),
         action_port=_int("ACTION_PORT", "5055"),
@@ -187,6 +191,8 @@ def load_settings(env_file: Path | None = None) -> Settings:
         min_answer_score=_float("MIN_ANSWER_SCORE", "0.5"),
         min_topic_answer_score=_float("MIN_TOPIC_ANSWER_SCORE", "0.3"),
         max_message_chars=_int("MAX_MESSAGE_CHARS", "2000"),
+        conversation_secret=env("CONVERSATION_SECRET", ""),
+        rate_limit_redis_url=env("RATE_LIMIT_REDIS_URL", ""),
     )
 
 

@@ -15,6 +15,7 @@ ever printed.
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -35,7 +36,7 @@ def _where(kwargs: dict[str, Any], host: str | None) -> str:
 def check_tracker_store(config: Any) -> str:
     if config is None or config.type is None:
         return "tracker store: in memory (conversations are lost on restart)"
-    if str(config.type).lower() != "sql":
+    if str(config.type).lower() not in ("sql", "chatbot.rasa_store.durablesqltrackerstore"):
         return f"tracker store: {config.type} (not checked)"
     import sqlalchemy as sa
     from rasa.core.tracker_store import SQLTrackerStore
@@ -48,7 +49,7 @@ def check_tracker_store(config: Any) -> str:
         if folder.exists() and not folder.is_dir():
             raise StoreError(f"tracker store: cannot create the {where}: {folder} is not a folder")
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as error:
             raise StoreError(f"tracker store: cannot create the folder for the {where}: {error}") from None
     try:
@@ -73,6 +74,8 @@ def check_tracker_store(config: Any) -> str:
         else:
             with engine.connect() as connection:
                 connection.execute(sa.text("SELECT 1"))
+        if dialect == "sqlite":  # conversations are health data: owner only
+            os.chmod(Path(kwargs.get("db", "rasa.db")), 0o600)
     except sa.exc.SQLAlchemyError as error:
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()
         raise StoreError(

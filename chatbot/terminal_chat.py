@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import urllib.error
-import urllib.request
-import uuid
 
+from chatbot.rest_client import ChatUnavailable, new_conversation, send
 from chatbot.settings import Settings
-
-
-def send(url: str, sender: str, message: str, timeout: float = 60) -> list[dict]:
-    body = json.dumps({"sender": sender, "message": message}).encode("utf-8")
-    request = urllib.request.Request(
-        f"{url}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return json.loads(response.read().decode("utf-8"))
 
 
 def render(message: dict) -> str:
@@ -32,8 +21,12 @@ def render(message: dict) -> str:
 
 def chat(settings: Settings, url: str | None = None) -> int:
     url = url or f"http://localhost:{settings.rasa_port}"
-    sender = f"terminal-{uuid.uuid4().hex[:8]}"
-    print(f"Chatting with {url} as {sender}. Type /quit to stop.")
+    try:
+        token = new_conversation(url)
+    except (ChatUnavailable, urllib.error.URLError, OSError) as error:
+        print(f"error: cannot reach the assistant at {url} ({error}); is `make run` running?")
+        return 1
+    print(f"Chatting with {url} (a new conversation). Type /quit to stop.")
     while True:
         try:
             text = input("you> ")
@@ -42,7 +35,10 @@ def chat(settings: Settings, url: str | None = None) -> int:
         if text.strip() == "/quit":
             return 0
         try:
-            replies = send(url, sender, text)
+            replies = send(url, token, text)
+        except ChatUnavailable as error:
+            print(f"error: the assistant answered {error}; please try again")
+            continue
         except (urllib.error.URLError, OSError) as error:
             print(f"error: cannot reach the assistant at {url} ({error}); is `make run` running?")
             continue

@@ -37,10 +37,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Itera
         yield running
 
 
-def post(url: str, body: bytes, timeout: float = 60) -> tuple[int, bytes]:
-    request = urllib.request.Request(
-        f"{url}/webhooks/rest/webhook", data=body, headers={"Content-Type": "application/json"}
-    )
+def post(url: str, body: bytes, timeout: float = 60, path: str = "/webhooks/rest/webhook",
+         content_type: str = "application/json") -> tuple[int, bytes]:
+    request = urllib.request.Request(f"{url}{path}", data=body, headers={"Content-Type": content_type})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, response.read()
@@ -54,7 +53,9 @@ Chat = Callable[[str, str], list[dict]]
 @pytest.fixture()
 def chat(stack: Stack) -> Chat:
     def send(sender: str, message: str) -> list[dict]:
-        status, body = post(stack.rasa_url, json.dumps({"sender": sender, "message": message}).encode())
+        """`sender` names a test patient; the stack keeps one conversation token per name."""
+        payload = {"sender": stack.token_for(sender), "message": message}
+        status, body = post(stack.rasa_url, json.dumps(payload).encode())
         assert status == 200, body
         return json.loads(body)
 

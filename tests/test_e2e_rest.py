@@ -157,7 +157,8 @@ def test_escalations_reach_the_patient_when_the_action_server_is_down(tmp_path, 
     own = isolated_stack(tmp_path, settings, CLINIC_HOURS="Mon-Sun 00:00-24:00")
 
     def send(patient: str, message: str) -> list[dict]:
-        status, body = post(own.rasa_url, json.dumps({"sender": patient, "message": message}).encode())
+        payload = {"sender": own.token_for(patient), "message": message}
+        status, body = post(own.rasa_url, json.dumps(payload).encode())
         assert status == 200
         return json.loads(body)
 
@@ -192,14 +193,17 @@ def test_the_triage_command_matches_what_the_running_assistant_does(chat):
         (b"", 400),
         (b"[1, 2]", 400),
         (b'{"message": "hi"}', 400),
-        (b'{"sender": "", "message": "hi"}', 400),
-        (b'{"sender": "x", "message": 5}', 400),
-        (b'{"sender": "x", "message": "\xff\xfe"}', 400),
-        (json.dumps({"sender": "x", "message": "a" * 1_000_000}).encode(), 413),
+        (b'{"sender": "", "message": "hi"}', 403),
+        (b'{"sender": "patient-1", "message": "hi"}', 403),
+        (b'{"sender": "TOKEN", "message": 5}', 400),
+        (b'{"sender": "TOKEN", "message": "\xff\xfe"}', 400),
+        (json.dumps({"sender": "TOKEN", "message": "a" * 100_000}).encode(), 413),
+        (json.dumps({"sender": "TOKEN", "message": "a" * 1_000_000}).encode(), 413),
+        (b"[" * 100_000, 400),
     ],
 )
 def test_bad_requests_get_a_clear_4xx(stack, body, status):
-    got, reply = post(stack.rasa_url, body)
+    got, reply = post(stack.rasa_url, body.replace(b"TOKEN", stack.token_for("bad-request").encode()))
     assert got == status
     assert "error" in json.loads(reply)
 
@@ -211,22 +215,20 @@ def test_control_characters_are_harmless(chat):
 
 def test_one_sender_flooding_is_rate_limited_without_slowing_others(chat, stack):
     flooder = sender()
-    statuses = [
-        post(stack.rasa_url, json.dumps({"sender": flooder, "message": "hi"}).encode())[0]
-        for _ in range(35)
-    ]
+    body = json.dumps({"sender": stack.token_for(flooder), "message": "hi"}).encode()
+    statuses = [post(stack.rasa_url, body)[0] for _ in range(35)]
     assert statuses[:30] == [200] * 30 and 429 in statuses[30:]
     assert chat(sender(), "hello")  # another patient is still served
 
 
 def test_history_restores_the_conversation(chat, stack):
-    import urllib.request
-
     patient = sender()
     chat(patient, "hello")
     chat(patient, "can I take a shower?")
-    with urllib.request.urlopen(f"{stack.rasa_url}/webhooks/rest/history?sender={patient}") as r:
-        history = json.loads(r.read())
+    status, body = post(stack.rasa_url, json.dumps({"sender": stack.token_for(patient)}).encode(),
+                        path="/webhooks/rest/history")
+    assert status == 200
+    history = json.loads(body)
     assert [item["from"] for item in history][:2] == ["user", "bot"]
     assert history[0]["text"] == "hello"
     assert any(item.get("custom", {}).get("kind") == "answer" for item in history)

@@ -31,7 +31,8 @@ def sender() -> str:
 
 
 def say(stack: Stack, patient: str, message: str) -> list[dict]:
-    status, body = post(stack.rasa_url, json.dumps({"sender": patient, "message": message}).encode())
+    body = json.dumps({"sender": stack.token_for(patient), "message": message}).encode()
+    status, body = post(stack.rasa_url, body)
     assert status == 200, body
     return json.loads(body)
 

@@ -215,7 +215,8 @@ def test_hot_reload_in_the_running_action_server(tmp_path):
     question = "can I drink alcohol after my injection?"
 
     def ask(text: str) -> list[dict]:
-        status, body = post(stack.rasa_url, json.dumps({"sender": patient, "message": text}).encode())
+        payload = {"sender": stack.token_for(patient), "message": text}
+        status, body = post(stack.rasa_url, json.dumps(payload).encode())
         assert status == 200, body
         return json.loads(body)
 

@@ -25,21 +25,35 @@ def prod(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterat
     with ProdStack(
         tmp_path_factory.mktemp("prod"), settings, instances=2, CLINIC_HOURS="Mon-Sun 00:00-24:00"
     ) as running:
+        global SECRET
+        SECRET = running.stack.conversation_secret()
         yield running
 
 
+TOKENS: dict[str, str] = {}
+SECRET = ""  # the stack's conversation secret, set by the `prod` fixture
+
+
+def token(patient: str) -> str:
+    from chatbot.conversation_tokens import new_token
+
+    return TOKENS.setdefault(patient, new_token(SECRET))
+
+
 def send(url: str, sender: str, message: str) -> list[dict]:
-    status, body = post(url, json.dumps({"sender": sender, "message": message}).encode())
+    """`sender` names a test patient; each gets its own conversation token."""
+    status, body = post(url, json.dumps({"sender": token(sender), "message": message}).encode())
     assert status == 200, body
     replies = json.loads(body)
     assert replies, message
     return replies
 
 
-def stored_events(prod: ProdStack, sender: str) -> list[tuple[int, dict]]:
+def stored_events(prod: ProdStack, patient: str) -> list[tuple[int, dict]]:
     """(id, event) of one conversation, in the order PostgreSQL gives by id."""
     rows = prod.query(
-        "SELECT id, data FROM events WHERE sender_id = :'sender' ORDER BY id;", sender=sender
+        "SELECT id, data FROM events WHERE sender_id = :'sender' ORDER BY id;",
+        sender=token(patient).split(".")[0],  # the tracker keys a conversation by its id
     )
     events = []
     for line in rows.splitlines():

@@ -9,8 +9,9 @@
  *           data-clinic-name="Riverside Pain Clinic" data-emergency-number="911"
  *           data-primary-color="#0b5cad" data-lang="en"></script>
  *
- * It talks to the Rasa server's REST channel (POST /webhooks/rest/webhook, and
- * GET /webhooks/rest/history to restore a conversation after a reload). Every string from
+ * It talks to the Rasa server's REST channel: POST /webhooks/rest/conversations once for a
+ * conversation token (a secret only this browser holds), POST /webhooks/rest/webhook with
+ * it, and POST /webhooks/rest/history to restore the conversation after a reload. Every string from
  * the patient or the server is put in the page with textContent or DOM APIs, never as HTML.
  * Plain JavaScript, no build step; styles in widget.css, loaded into a shadow root so the
  * host page's CSS and the widget's do not touch each other.
@@ -188,16 +189,6 @@
     return link;
   }
 
-  function newId() {
-    if (window.crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
-    // Pages served over plain http have no randomUUID: build a v4 UUID by hand.
-    const b = crypto.getRandomValues(new Uint8Array(16));
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-  }
-
   function storage(kind) {
     const memory = new Map();
     let real = null;
@@ -327,7 +318,10 @@
       this.session = storage("sessionStorage");
       this.idKey = `${options.storageKey}:session`;
       this.openKey = `${options.storageKey}:open`;
-      this.sessionId = this.local.get(this.idKey);
+      // A conversation token from the server ("<id>.<signature>"); an id from an older
+      // widget (no signature) cannot be used any more and starts a new conversation.
+      const stored = this.local.get(this.idKey);
+      this.sessionId = stored && stored.includes(".") ? stored : null;
       this.generation = 0; // replies for a conversation that was reset are dropped
       this.pending = false;
       this.build();
@@ -522,10 +516,6 @@
 
     async send(message, shown = message) {
       if (this.pending) return;
-      if (!this.sessionId) {
-        this.sessionId = newId();
-        this.local.set(this.idKey, this.sessionId);
-      }
       this.clearErrors();
       this.showSuggestions(false);
       this.append([this.renderUser(shown)]);
@@ -533,15 +523,33 @@
       await this.deliver(message);
     }
 
-    async deliver(message) {
+    async conversation() {
+      if (!this.sessionId) {
+        const issued = await this.request("POST", "/webhooks/rest/conversations", {});
+        if (!issued || typeof issued.conversation !== "string") throw new ChatError("serverError");
+        this.sessionId = issued.conversation;
+        this.local.set(this.idKey, this.sessionId);
+      }
+      return this.sessionId;
+    }
+
+    async deliver(message, retried = false) {
       const generation = this.generation;
       this.setPending(true);
       try {
+        await this.conversation();
         const replies = await this.request("POST", "/webhooks/rest/webhook", { sender: this.sessionId, message });
         if (generation !== this.generation) return;
         this.append(groupMessages(replies).map((group) => this.render(group, true)).filter(Boolean));
       } catch (error) {
         if (generation !== this.generation) return;
+        if (error instanceof ChatError && error.kind === "forbidden" && !retried) {
+          // The server no longer knows this conversation (its key changed): start a new one.
+          this.sessionId = null;
+          this.local.remove(this.idKey);
+          this.setPending(false);
+          return this.deliver(message, true);
+        }
         this.showError(error, () => this.deliver(message));
       } finally {
         if (generation === this.generation) this.setPending(false);
@@ -552,8 +560,7 @@
       const generation = this.generation;
       this.setPending(true, this.t.loading);
       try {
-        const path = `/webhooks/rest/history?sender=${encodeURIComponent(this.sessionId)}`;
-        const items = await this.request("GET", path);
+        const items = await this.request("POST", "/webhooks/rest/history", { sender: this.sessionId });
         if (generation !== this.generation) return;
         const nodes = groupMessages(items).map((group) => this.render(group, false)).filter(Boolean);
         // Restored messages are not news: keep screen readers from reading them all out.
@@ -566,6 +573,12 @@
         });
       } catch (error) {
         if (generation !== this.generation) return;
+        if (error instanceof ChatError && error.kind === "forbidden") {
+          this.sessionId = null; // an old or unknown conversation: begin a new one
+          this.local.remove(this.idKey);
+          this.showSuggestions(true);
+          return;
+        }
         this.showError(error, () => this.restore(), this.t.historyError);
       } finally {
         if (generation === this.generation) this.setPending(false);
@@ -574,8 +587,8 @@
 
     reset() {
       this.generation += 1;
-      this.sessionId = newId();
-      this.local.set(this.idKey, this.sessionId);
+      this.sessionId = null; // the next message asks the server for a new conversation
+      this.local.remove(this.idKey);
       this.setPending(false);
       this.clearErrors();
       this.log.replaceChildren();
@@ -606,6 +619,7 @@
         clearTimeout(timer);
       }
       if (response.status === 429) throw new ChatError("rateLimited", 429);
+      if (response.status === 403) throw new ChatError("forbidden", 403);
       if (!response.ok) throw new ChatError("serverError", response.status);
       try {
         return await response.json();

@@ -54,6 +54,19 @@ class TriageResult:
         return reasons
 
 
+# Triage reads at most this much of one message: the start and the end, where a question or
+# a red flag added to a long paste is. Linear time, and a hard cap well under the REST
+# body limit (64 KiB); longer messages also get the "one question at a time" reply with
+# the clinic's and the emergency number.
+READ_HEAD, READ_TAIL = 8_000, 2_000
+
+
+def capped(message: str) -> str:
+    if len(message) <= READ_HEAD + READ_TAIL:
+        return message
+    return message[:READ_HEAD] + " . " + message[-READ_TAIL:]
+
+
 TRIAGE_ERROR_REASON = "The message could not be checked automatically; please contact the clinic."
 
 
@@ -163,7 +176,7 @@ def classify(
     if not isinstance(message, str):
         message = "" if message is None else str(message)
     try:
-        return _classify(message, clean_hours(hours_since_injection), catalogue)
+        return _classify(capped(message), clean_hours(hours_since_injection), catalogue)
     except Exception as error:  # fail safe; the log names the error, never the message text
         log.error("Red-flag triage failed (%s); answering 'urgent' to be safe", type(error).__name__)
         return failed_safe()

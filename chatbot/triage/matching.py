@@ -9,6 +9,7 @@ match counts (a missed emergency costs more than a call).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -341,9 +342,28 @@ _THAT_WAS_AGO = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=4096)
+def _named_patterns(stem: str) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """For a symptom's first letters: said again as denied, as over, or as improving."""
+    stem = re.escape(stem)
+    return (
+        re.compile(rf"\b(?:no|not|without|zero) (?:more |any |other )?{stem}\w*"),
+        re.compile(
+            rf"\b{stem}\w* (?:\w+ )?(?:is|has|was|had|have|are)? ?(?:now |all |completely |totally "
+            rf"|finally |right |pretty much )?(?:gone|dropped|settled|eased|resolved|stopped|passed"
+            rf"|cleared|went away|wore off|worn off|disappeared|subsided|went (?:that|the same|by|within"
+            rf"|overnight)|(?:hasnt|has not|never) (?:come|came) back)\b"
+        ),
+        re.compile(
+            rf"\b{stem}\w* (?:\w+ ){{0,3}}(?:is|s|has|are)? ?(?:way |much |a lot |right )?"
+            rf"(?:down|better|improv\w*|less)\b"
+        ),
+    )
+
+
 def _named_over_later(text: Text, match: Match, start: int) -> bool:
     """A later sentence names the symptom again as over: "Now that the big pain is gone",
-    "by day 3 the pain dropped right down"."""
+    "by day 3 the pain dropped right down", "a week later no numbness at all"."""
     heads = [word for word in match.text.split() if len(word) >= 4 and word not in _FILLER]
     if any(word.startswith(_PAIN_WORDS) for word in match.text.split()) or "worse" in match.text:
         heads.append("pain")  # "worse than before" ... "the pain dropped right down"
@@ -352,25 +372,7 @@ def _named_over_later(text: Text, match: Match, start: int) -> bool:
     later = _statements_from(text, start)  # "is this just that wearing off?" says nothing
     if _SETTLING.search(later):
         return True  # "so it's coming down slowly"
-    for head in heads:
-        stem = re.escape(head[:4])
-        if re.search(rf"\b(?:no|not|without|zero) (?:more |any |other )?{stem}\w*", later):
-            return True  # "... a week later no numbness at all"
-        improving = (
-            rf"\b{stem}\w* (?:\w+ ){{0,3}}(?:is|s|has|are)? ?(?:way |much |a lot |right )?"
-            rf"(?:down|better|improv\w*|less)\b"
-        )
-        if re.search(improving, later):
-            return True  # "pain isn't totally gone but it's way down"
-        if re.search(
-            rf"\b{stem}\w* (?:\w+ )?(?:is|has|was|had|have|are)? ?(?:now |all |completely |totally "
-            rf"|finally |right |pretty much )?(?:gone|dropped|settled|eased|resolved|stopped|passed"
-            rf"|cleared|went away|wore off|worn off|disappeared|subsided|went (?:that|the same|by|within"
-            rf"|overnight)|(?:hasnt|has not|never) (?:come|came) back)\b",
-            later,
-        ):
-            return True
-    return False
+    return any(pattern.search(later) for head in heads for pattern in _named_patterns(head[:4]))
 
 
 _LATER_SENTENCES = 3  # how far on a story may say a symptom is over (keeps it linear)

@@ -115,11 +115,14 @@ _PROCEDURE_WORD = re.compile(
 _BOUNDARY = re.compile(r"[.!?;:]|\bbut\b|\bpero\b")
 
 
+_CLAUSE_REACH = 240  # characters each side: enough for a clause, and keeps this linear
+
+
 def _clause_around(joined: str, start: int, end: int) -> tuple[str, str]:
     """The words of the clause before and after a time phrase at [start, end)."""
-    before = joined[:start]
+    before = joined[max(0, start - _CLAUSE_REACH) : start]
     cut = max((m.end() for m in _BOUNDARY.finditer(before)), default=0)
-    after = joined[end:]
+    after = joined[end : end + _CLAUSE_REACH]
     stop = next((m.start() for m in _BOUNDARY.finditer(after)), len(after))
     return before[cut:], after[:stop]
 
