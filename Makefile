@@ -104,7 +104,7 @@ validate: $(VENV_RASA)/.installed
 test-rasa: $(MODEL)
 	rm -rf var/results/stories
 	CLINIC_HOURS="Mon-Sun 00:00-24:00" $(RASA) test core --model $(MODEL) \
-	  --stories tests/test_stories.yml --out var/results/stories --e2e --fail-on-prediction-errors
+	  --stories tests/stories --out var/results/stories --e2e --fail-on-prediction-errors
 
 # The code the Rasa server loads (NLU components, policy, NLG), with Rasa's own Python.
 test-rasa-unit: $(VENV_RASA)/.installed

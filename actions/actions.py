@@ -12,15 +12,17 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from chatbot import log_privacy
-from chatbot.answers import Reply, Turn
-from chatbot.assistant import Assistant
+from chatbot.answers import Turn
 from chatbot.escalation import level_of_response
+from chatbot.replies import Reply
+from chatbot.reply_kinds import ReplyKind
+from chatbot.retrieval.service import KnowledgeService
 from chatbot.settings import get_settings
 from chatbot.triage.conversation import hours_from_history
 
 log_privacy.install()  # no log line of this server may hold patient text
 log = logging.getLogger(__name__)
-_assistant: Assistant | None = None
+_assistant: KnowledgeService | None = None
 _assistant_lock = threading.Lock()
 
 
@@ -37,17 +39,17 @@ def _log_chatbot_messages() -> None:
     chatbot_log.setLevel(logging.INFO)
 
 
-def assistant() -> Assistant:
+def assistant() -> KnowledgeService:
     """Load the model and index once per action server process (called off the loop)."""
     global _assistant
     with _assistant_lock:
         if _assistant is None:
             _log_chatbot_messages()
-            _assistant = Assistant(get_settings())
+            _assistant = KnowledgeService(get_settings())
         return _assistant
 
 
-def answer(turn: Turn) -> list:
+def answer(turn: Turn) -> list[Reply]:
     return assistant().reply(turn)
 
 
@@ -92,16 +94,25 @@ def turn_from_tracker(tracker: Tracker) -> Turn:
         now=now,
         escalated_now=escalated_now,
         earlier_escalation=earlier,
+        previous=tuple(text for text, _ in messages[:-1][-2:]),
     )
 
 
 def unavailable() -> Reply:
     settings = get_settings()
-    return Reply("unavailable", text=(
+    return Reply(ReplyKind.UNAVAILABLE, text=(
         "Sorry, I can't look that up right now. Please call "
         f"{settings.clinic_name} at {settings.clinic_phone} and the care team can help. "
         f"If it is an emergency, call {settings.emergency_number} now."
     ))
+
+
+def send(dispatcher: CollectingDispatcher, replies: list[Reply]) -> None:
+    for reply in replies:
+        if reply.response:
+            dispatcher.utter_message(response=reply.response)
+        else:
+            dispatcher.utter_message(text=reply.text, buttons=reply.buttons, json_message=reply.payload())
 
 
 class ActionAnswerQuestion(Action):
@@ -118,9 +129,5 @@ class ActionAnswerQuestion(Action):
         except Exception as error:  # never a 500 (whose body would echo the tracker)
             log.error("Answering failed (%s); sending the safe reply", type(error).__name__)
             replies = [unavailable()]
-        for reply in replies:
-            if reply.response:
-                dispatcher.utter_message(response=reply.response)
-            else:
-                dispatcher.utter_message(text=reply.text, json_message=reply.payload())
+        send(dispatcher, replies)
         return []

@@ -33,10 +33,10 @@ from pathlib import Path
 import numpy as np
 
 from chatbot import PROJECT_ROOT
-from chatbot.assistant import Assistant
-from chatbot.embedding import Embedder
-from chatbot.knowledge import PROCEDURES, TOPICS, load_knowledge
-from chatbot.retriever import KnowledgeIndex
+from chatbot.retrieval.embedding import Embedder
+from chatbot.retrieval.index import KnowledgeIndex
+from chatbot.retrieval.pages import PROCEDURES, TOPICS, load_knowledge
+from chatbot.retrieval.service import KnowledgeService
 from chatbot.settings import load_settings
 
 PAGES = 500
@@ -112,10 +112,10 @@ def run_scenario(sections_per_page: int, embedder: Embedder, pool: list[str], wo
         seed_index(settings, embedder)
     else:
         started = time.perf_counter()
-        Assistant(settings, embedder=embedder, reload_interval=0)
+        KnowledgeService(settings, embedder=embedder, reload_interval=0)
         build_s = time.perf_counter() - started
     started = time.perf_counter()
-    assistant = Assistant(settings, embedder=embedder, reload_interval=0)  # a restart
+    assistant = KnowledgeService(settings, embedder=embedder, reload_interval=0)  # a restart
     start_s = time.perf_counter() - started
     assert not assistant.last_report.embedded_pages, "the restart embedded pages again"
     sections = len(assistant.index.sections)
@@ -170,7 +170,7 @@ def run_scenario(sections_per_page: int, embedder: Embedder, pool: list[str], wo
     }
 
 
-def embedder_calls(assistant: Assistant, number: int) -> list[str]:
+def embedder_calls(assistant: KnowledgeService, number: int) -> list[str]:
     """Which pages the last reload embedded (from the reload's own report)."""
     return assistant.last_report.embedded_pages if assistant.last_report else []
 

@@ -1,21 +1,27 @@
 """What the assistant says to one patient message: the logic behind the retrieval action.
 
-Kept free of Rasa so it can be tested without a server. The Rasa server has already
-run triage on the message text (chatbot.rasa_triage); here triage runs again with what
-the conversation knows (time since the injection), then the knowledge base answers.
+Kept free of Rasa so it can be tested without a server. Escalations are decided in the
+Rasa server (chatbot.rasa_triage, chatbot.rasa_policy); here the knowledge base answers,
+with what the conversation knows: the procedure, the earlier messages (for follow-ups
+such as "what about a bath?"), and whether advice was given earlier.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from chatbot import triage
+from chatbot.diary import replies as diary_replies
 from chatbot.escalation import RED_FLAG_INTENTS
 from chatbot.message_checks import has_readable_text, questions_in
-from chatbot.retriever import SearchResult
+from chatbot.replies import Reply, call_buttons
+from chatbot.reply_kinds import ReplyKind
+from chatbot.retrieval.index import SearchResult
 from chatbot.settings import Settings
+from chatbot.triage.timing import hours_ago
 
 # The intent is a hint: sections on these topics rank a little higher.
 INTENT_TOPICS: dict[str, tuple[str, ...]] = {
@@ -37,23 +43,18 @@ INTENT_TOPICS: dict[str, tuple[str, ...]] = {
     "report_symptom": ("side_effects", "when_to_call"),
 }
 QUESTION_INTENTS = frozenset(INTENT_TOPICS)
+PROCEDURE_NAMES = {
+    "facet_joint": "facet joint injection",
+    "medial_branch_block": "medial branch block",
+    "trigger_point": "trigger point injection",
+}
+RELATED_WITHIN = 0.10  # a next-best section this close to the top one is offered as a button
+ASK_WITHIN = 0.06  # two procedures' sections this close: ask which injection it was
+FOLLOWUP_MARGIN = 0.03  # the earlier question must help by this much to be used
+CALLBACK_BUTTON = {"title": "Ask a nurse to call me", "payload": "/request_callback"}
+DIAGNOSTIC = re.compile(r"\bdiagnostic\b|\btest (?:block|injection)\b", re.IGNORECASE)
 
 Search = Callable[[str, int, "str | None", "tuple[str, ...]"], list[SearchResult]]
-
-
-@dataclass
-class Reply:
-    """One bot message: either text we wrote, or a domain response for Rasa to fill."""
-
-    kind: str  # answer | no_answer | unreadable | too_long | escalation | caution
-    text: str | None = None
-    response: str | None = None  # a domain response name (escalations)
-    sources: list[dict[str, object]] = field(default_factory=list)
-
-    def payload(self) -> dict[str, object]:
-        if self.kind == "answer":
-            return {"kind": "answer", "sources": self.sources}
-        return {"kind": self.kind}
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class Turn:
     now: datetime | None = None
     escalated_now: bool = False  # the Rasa server sent an escalation for this message
     earlier_escalation: str | None = None  # "emergency" / "urgent" sent earlier in the chat
+    previous: tuple[str, ...] = ()  # the patient's earlier messages, oldest first
 
 
 def reminder(level: str | None, settings: Settings) -> str:
@@ -79,16 +81,42 @@ def reminder(level: str | None, settings: Settings) -> str:
     return ""
 
 
-def answer_threshold(best: SearchResult, topics: tuple[str, ...], settings: Settings) -> float:
-    """A lower bar when the NLU's intent and the section agree on the topic."""
-    if set(topics) & set(best.section.topics):
-        return settings.min_topic_answer_score
-    return settings.min_answer_score
+def decide(results: list[SearchResult], settings: Settings, out_of_scope: bool = False) -> str:
+    """'answer', 'suggest' or 'none' for the best sections of a question.
+
+    An answer needs a high score and a clear lead over the next different section (or a
+    very high score): on held-out questions a near tie was wrong about one time in three.
+    The NLU's "out of scope" needs the very high score, and gets no suggestions."""
+    if not results:
+        return "none"
+    top = results[0].score
+    rival = next((r.score for r in results[1:] if r.section.heading != results[0].section.heading), 0.0)
+    if top >= settings.sure_answer_score:
+        return "answer"
+    if out_of_scope:
+        return "none"
+    if top >= settings.min_answer_score and top - rival >= settings.answer_margin:
+        return "answer"
+    return "suggest" if top >= settings.min_suggest_score else "none"
+
+
+def suggestions(results: list[SearchResult], settings: Settings) -> Reply:
+    """Not sure: the closest questions as buttons, one tap each, and the clinic's number."""
+    headings: list[str] = []
+    for result in results:
+        if result.section.heading not in headings:
+            headings.append(result.section.heading)
+    return Reply(
+        ReplyKind.SUGGESTIONS,
+        text=("I'm not sure I have the answer to that. Is your question one of these? If not, "
+              f"please call {settings.clinic_name} at {settings.clinic_phone}."),
+        buttons=[{"title": h, "payload": h} for h in headings[:3]] + call_buttons(settings),
+    )
 
 
 def no_answer(settings: Settings) -> Reply:
     return Reply(
-        "no_answer",
+        ReplyKind.NO_ANSWER,
         text=(
             "I'm sorry, I don't have clinic information that answers that, and I don't "
             f"want to guess. Please call {settings.clinic_name} at {settings.clinic_phone} "
@@ -96,6 +124,7 @@ def no_answer(settings: Settings) -> Reply:
             "numbness, soreness, driving, bathing, when relief starts, side effects and "
             "when to call."
         ),
+        buttons=[*call_buttons(settings), CALLBACK_BUTTON],
     )
 
 
@@ -108,26 +137,119 @@ def format_answer(result: SearchResult) -> Reply:
         "section": section.heading,
         "score": round(result.score, 3),
     }
-    return Reply("answer", text=text, sources=[source])
+    return Reply(ReplyKind.ANSWER, text=text, sources=[source], section=section)
+
+
+_FOLLOWUP_START = re.compile(
+    r"^\s*(?:and|also|what about|how about|same|does that|do they|is that|are they|what if|and if"
+    r"|how long|for how long|even|or|but|then|so|what else|y|and for|and after|and with|with)\b",
+    re.IGNORECASE,
+)
+_QUESTION_START = re.compile(
+    r"^\s*(?:how|what|when|can|could|is|are|should|do|does|will|would|why|which|where|may|am)\b",
+    re.IGNORECASE,
+)
+
+
+def looks_like_followup(message: str) -> bool:
+    """"and driving?", "what about a bath?", "how long does that last?"."""
+    words = re.findall(r"[A-Za-z']+", message)
+    return bool(_FOLLOWUP_START.search(message)) or len(words) <= 4 or bool(
+        re.search(r"\b(?:that|this|it|those|them|one)\b", message, re.IGNORECASE) and len(words) <= 8
+    )
+
+
+def search_in_context(
+    search: Search, question: str, k: int, procedure: str | None, topics: tuple[str, ...],
+    previous: tuple[str, ...],
+) -> list[SearchResult]:
+    """Search the message alone, and, when it reads as a follow-up, joined to the patient's
+    previous message; the joined search wins when it is nearly as good or better."""
+    alone = search(question, k, procedure, topics)
+    # A message that reads as complete is searched alone: a second search costs a second
+    # encoding (about 20 ms here) and rarely wins for it.
+    if not previous or not previous[-1].strip() or not looks_like_followup(question):
+        return alone
+    joined = search(f"{previous[-1]} {question}", k, procedure, topics)
+    top_alone = alone[0].score if alone else 0.0
+    top_joined = joined[0].score if joined else 0.0
+    return joined if top_joined >= top_alone - FOLLOWUP_MARGIN else alone
+
+
+def asked_part(message: str) -> str | None:
+    """The question in a message that also says something ("I had a facet injection this
+    morning. How long will the numbness last?"), if there is one."""
+    asked = questions_in(message)
+    if asked:
+        return asked
+    sentences = [s.strip() for s in re.split(r"(?<=[.!;])\s+|\n+", message) if s.strip()]
+    questions = [s for s in sentences if _QUESTION_START.match(s)]
+    return " ".join(questions) or None
+
+
+def _procedure_question(question: str, results: list[SearchResult], turn: Turn) -> Reply | None:
+    """The best answers are for different injections, and the patient has not said which."""
+    if turn.procedure or len(results) < 2:
+        return None
+    top = results[0]
+    rivals = [r for r in results[1:] if top.score - r.score <= ASK_WITHIN]
+    procedures = {top.section.procedure} | {r.section.procedure for r in rivals}
+    if top.section.procedure == "general" or len(procedures - {"general"}) < 2:
+        return None
+    buttons = [
+        {"title": name.capitalize(), "payload": f"I had a {name}. {question}"}
+        for name in PROCEDURE_NAMES.values()
+    ]
+    return Reply(
+        ReplyKind.ASK_PROCEDURE,
+        text="The answer is different for each injection. Which one did you have?",
+        buttons=buttons,
+    )
+
+
+def _related(results: list[SearchResult], bar: float) -> list[dict[str, str]]:
+    """Up to two next-best sections' headings (patient questions) as one-tap buttons."""
+    top = results[0]
+    related = []
+    for result in results[1:]:
+        if (
+            top.score - result.score <= RELATED_WITHIN
+            and result.score >= bar
+            and result.section.heading != top.section.heading
+            and result.section.heading not in [b["title"] for b in related]
+        ):
+            related.append({"title": result.section.heading, "payload": result.section.heading})
+        if len(related) == 2:
+            break
+    return related
+
+
+def diary_is_due(turn: Turn) -> bool:
+    """A medial branch block (or a diagnostic injection) done today, or at a time not said:
+    offer the pain diary."""
+    diagnostic = turn.procedure == "medial_branch_block" or bool(DIAGNOSTIC.search(turn.message))
+    hours = hours_ago(turn.message)
+    if hours is None:
+        hours = turn.hours_since_injection
+    return diagnostic and (hours is None or hours <= 12)  # no time said: offer; they can decline
 
 
 def reply_to(turn: Turn, search: Search, settings: Settings) -> list[Reply]:
     """The replies for one message, in order. Never raises for odd input."""
     message = turn.message or ""
     if not message.strip() or not has_readable_text(message):
-        return [Reply("unreadable", text=(
+        return [Reply(ReplyKind.UNREADABLE, text=(
             "Sorry, I couldn't read a question in that message. You can ask me things "
             'like "How long will the numbness last?" or "Can I take a shower?"'
         ))]
     if len(message) > settings.max_message_chars:
-        return [Reply("too_long", text=(
+        return [Reply(ReplyKind.TOO_LONG, text=(
             f"That message is longer than I can read well ({settings.max_message_chars} "
             "characters at most). Could you ask one question at a time? If you have a "
             f"worrying symptom, call {settings.clinic_name} at {settings.clinic_phone}, "
             f"or {settings.emergency_number} in an emergency."
-        ))]
+        ), buttons=call_buttons(settings))]
 
-    replies: list[Reply] = []
     mentions_symptom = False
     query = message
     if turn.intent in RED_FLAG_INTENTS or turn.escalated_now:
@@ -139,16 +261,30 @@ def reply_to(turn: Turn, search: Search, settings: Settings) -> list[Reply]:
             intent, query = None, asked
         else:
             return []
+    elif turn.intent == "inform_procedure":
+        # "I had a facet joint injection this morning. How long will the numbness last?"
+        # The slot is set by Rasa; the question must not be dropped.
+        asked = asked_part(message)
+        if asked is None:
+            noted = [Reply(ReplyKind.PROCEDURE_NOTED, response="utter_procedure_noted")]
+            return noted + ([diary_replies.offer()] if diary_is_due(turn) else [])
+        intent, query = turn.model_intent if turn.model_intent in QUESTION_INTENTS else None, asked
     else:
         intent = turn.intent
-        # Escalations are decided in the Rasa server (with the conversation's context);
-        # here triage only tells whether the message is about a symptom at all.
+        # Triage here only tells whether the message is about a symptom at all.
         result = triage.classify(message, hours_since_injection=turn.hours_since_injection)
         mentions_symptom = bool(result.findings)
 
     topics = INTENT_TOPICS.get(intent or "", ())
-    results = search(query, 3, turn.procedure, topics)
-    answered = bool(results) and results[0].score >= answer_threshold(results[0], topics, settings)
+    results = search_in_context(search, query, 5, turn.procedure, topics, turn.previous)
+    decision = decide(results, settings, out_of_scope=intent == "out_of_scope")
+    answered = decision == "answer"
+    if answered:
+        ask = _procedure_question(query, results, turn)
+        if ask is not None:
+            return [ask]
+    if decision == "suggest":
+        return [suggestions(results, settings)]
     reply = format_answer(results[0]) if answered else no_answer(settings)
     notes = []
     if answered and (intent == "report_symptom" or mentions_symptom):
@@ -165,5 +301,8 @@ def reply_to(turn: Turn, search: Search, settings: Settings) -> list[Reply]:
             reply.text = body + "\n\n" + " ".join(notes) + "\n\nFrom: " + source
         else:
             reply.text = reply.text + "\n\n" + " ".join(notes)
-    replies.append(reply)
-    return replies
+    if answered:
+        reply.buttons = _related(results, settings.min_answer_score)
+        if notes:
+            reply.buttons = [*reply.buttons, *call_buttons(settings)]
+    return [reply]

@@ -13,6 +13,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TextIO
 
 from chatbot.errors import ChatbotError
@@ -27,21 +28,21 @@ def _lines(stream: TextIO) -> Iterator[str]:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from chatbot.assistant import Assistant
+    from chatbot.retrieval.service import KnowledgeService
 
-    assistant = Assistant(load_settings())
+    assistant = KnowledgeService(load_settings())
     sections = len(assistant.index.sections)
     print(f"Index ready in {assistant.settings.index_dir}: {sections} sections")
     return 0
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from chatbot.assistant import Assistant
+    from chatbot.retrieval.service import KnowledgeService
 
     if args.k < 1:
         print("error: --k must be 1 or more", file=sys.stderr)
         return 2
-    assistant = Assistant(load_settings())
+    assistant = KnowledgeService(load_settings())
     for question in _lines(sys.stdin):
         results = assistant.search(question, k=args.k, procedure=args.procedure)
         if args.json:
@@ -91,12 +92,29 @@ def cmd_kb_new(args: argparse.Namespace) -> int:
     except ScaffoldError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    me = invoked_as()
     print(f"Created {path}\n"
           "It is a draft: patients do not see it yet. Replace every 'REPLACE ME', then run\n"
-          "  chatbot kb check\n"
-          '  chatbot kb preview "a question the page answers"\n'
+          f"  {me} kb check\n"
+          f'  {me} kb preview "a question the page answers"\n'
           "and change 'draft: true' to 'draft: false' to publish it (no restart needed).")
     return 0
+
+
+def invoked_as() -> str:
+    """How to run this command again from here: '.venv/bin/chatbot' is seldom on PATH."""
+    import os
+    import shutil
+
+    program = Path(sys.argv[0])
+    if program.name == "chatbot" and program.exists():
+        if shutil.which("chatbot") == str(program.resolve()):
+            return "chatbot"
+        try:
+            return os.path.relpath(program, Path.cwd())
+        except ValueError:
+            return str(program)
+    return f"{Path(sys.executable).name} -m chatbot"
 
 
 def cmd_kb_check(args: argparse.Namespace) -> int:
@@ -111,21 +129,44 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_preview(args: argparse.Namespace) -> int:
-    from chatbot.assistant import Assistant
     from chatbot.kb_preview import format_preview, preview, preview_json
+    from chatbot.retrieval.service import KnowledgeService
 
     if args.k < 1:
         print("error: --k must be 1 or more", file=sys.stderr)
         return 2
-    assistant = Assistant(load_settings())
-    result = preview(args.question, assistant.settings, assistant.index, procedure=args.procedure,
-                     intent=args.intent, k=args.k, include_drafts=not args.no_drafts)
-    print(preview_json(result) if args.json else format_preview(result))
-    return 0
+    assistant = KnowledgeService(load_settings())
+
+    def one(question: str, previous: tuple[str, ...]) -> str:
+        result = preview(question, assistant.settings, assistant.index, procedure=args.procedure,
+                         intent=args.intent, k=args.k, include_drafts=not args.no_drafts,
+                         previous=previous)
+        return preview_json(result) if args.json or args.question is None else format_preview(result)
+
+    if args.question is not None:
+        print(one(args.question, tuple(args.previous)))
+        return 0
+    # No question: JSON lines on stdin, one result per line, the model loaded once.
+    status = 0
+    for number, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            question = item["question"]
+            previous = tuple(item.get("previous") or ())
+            if not isinstance(question, str) or not all(isinstance(p, str) for p in previous):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            print(f'error: stdin line {number}: expected {{"question": "...", "previous": ["..."]}}',
+                  file=sys.stderr)
+            status = 2
+            continue
+        print(one(question, previous), flush=True)
+    return status
 
 
 def cmd_report_gaps(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from chatbot import gaps
 
@@ -140,7 +181,7 @@ def cmd_report_gaps(args: argparse.Namespace) -> int:
         )
         encoder = None
         if found:
-            from chatbot.embedding import Embedder
+            from chatbot.retrieval.embedding import Embedder
 
             encoder = Embedder(settings.embedding_model)
         report = gaps.GapReport(start, end, gaps.group_messages(found, encoder, args.similarity), total)
@@ -148,15 +189,91 @@ def cmd_report_gaps(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(gaps.format_table(report, limit=args.limit))
-    for path, write in ((args.csv, gaps.write_csv), (args.html, gaps.write_html)):
-        if path:
+    from chatbot.staff.report_files import report_path
+
+    stamp = f"{start:%Y-%m-%d}_{end:%Y-%m-%d}"
+    for given, name, write in ((args.csv, f"gaps-{stamp}.csv", gaps.write_csv),
+                               (args.html, f"gaps-{stamp}.html", gaps.write_html)):
+        if given is not None:
+            path = report_path(given, name)
             try:
-                write(report, Path(path))
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write(report, path)
             except OSError as error:
                 print(f"error: cannot write {path}: {error.strerror or error}", file=sys.stderr)
                 return 1
             print(f"Wrote {path}")
     return 0
+
+
+def _write_report(path: Path, text: str) -> int:
+    from chatbot.staff.report_files import write_private
+
+    try:
+        write_private(path, text)
+    except OSError as error:
+        print(f"error: cannot write {path}: {error.strerror or error}", file=sys.stderr)
+        return 1
+    print(f"Wrote {path}")
+    return 0
+
+
+def cmd_report_diaries(args: argparse.Namespace) -> int:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from chatbot import gaps
+    from chatbot.staff import diaries
+    from chatbot.staff.report_files import report_path
+
+    settings = load_settings()
+    start, end = gaps.clinic_period(args.since, args.until, settings.clinic_timezone)
+    found = diaries.read_diaries(gaps.tracker_url(settings), start.timestamp(), end.timestamp())
+    now = datetime.now(ZoneInfo(settings.clinic_timezone))
+    stamp = f"{start:%Y-%m-%d}_{end:%Y-%m-%d}"
+    print(diaries.format_table(found))
+    status = 0
+    if args.csv is not None:
+        status |= _write_report(report_path(args.csv, f"diaries-{stamp}.csv"), diaries.to_csv(found))
+    if args.html is not None:
+        status |= _write_report(report_path(args.html, f"diaries-{stamp}.html"), diaries.to_html(found, now))
+    if args.fhir is not None:
+        from chatbot.staff.fhir_export import to_fhir_json
+
+        fhir_path = report_path(args.fhir, f"diaries-{stamp}.fhir.json")
+        status |= _write_report(fhir_path, to_fhir_json(found, now))
+    return status
+
+
+def cmd_report_callbacks(args: argparse.Namespace) -> int:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from chatbot.callbacks.store import CallbackStore
+    from chatbot.staff import callbacks
+    from chatbot.staff.report_files import report_path
+
+    settings = load_settings()
+    store = CallbackStore(settings.callback_db)
+    zone = ZoneInfo(settings.clinic_timezone)
+    if args.done:
+        if not store.mark_done(args.done):
+            print(f"error: no callback request {args.done!r} (see chatbot report callbacks --all)",
+                  file=sys.stderr)
+            return 1
+        print(f"Marked {args.done.strip().upper()} done.")
+        return 0
+    found = store.all() if settings.callback_db.exists() else []
+    print(callbacks.format_table(found, zone, show_done=args.all))
+    now = datetime.now(zone)
+    status = 0
+    if args.csv is not None:
+        csv_path = report_path(args.csv, f"callbacks-{now:%Y-%m-%d}.csv")
+        status |= _write_report(csv_path, callbacks.to_csv(found, zone))
+    if args.html is not None:
+        status |= _write_report(report_path(args.html, f"callbacks-{now:%Y-%m-%d}.html"),
+                                callbacks.to_html(found, zone, now))
+    return status
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -200,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_kb_commands(commands: argparse._SubParsersAction) -> None:
     from chatbot.answers import INTENT_TOPICS
-    from chatbot.knowledge import PROCEDURES
+    from chatbot.retrieval.pages import PROCEDURES
 
     kb = commands.add_parser("kb", help="knowledge pages: new, check, preview").add_subparsers(
         dest="kb_command", required=True)
@@ -217,7 +334,11 @@ def _add_kb_commands(commands: argparse._SubParsersAction) -> None:
     check.set_defaults(func=cmd_kb_check)
 
     show = kb.add_parser("preview", help="what the assistant would answer to a question")
-    show.add_argument("question")
+    show.add_argument("question", nargs="?", default=None,
+                      help='the question; without it, JSON lines {"question": ..., "previous": [...]} '
+                           "are read from standard input (the model loads once)")
+    show.add_argument("--previous", action="append", default=[], metavar="TEXT",
+                      help="an earlier patient message in the conversation (repeat, oldest first)")
     show.add_argument("--procedure", choices=[p for p in PROCEDURES if p != "general"],
                       help="as if the patient had said which procedure they had")
     show.add_argument("--intent", choices=sorted(INTENT_TOPICS),
@@ -235,14 +356,36 @@ def _add_report_commands(commands: argparse._SubParsersAction) -> None:
         "gaps", help="patient questions the knowledge base could not answer, grouped by meaning")
     gaps.add_argument("--since", help="first day, YYYY-MM-DD (default: 30 days ago)")
     gaps.add_argument("--until", help="last day, YYYY-MM-DD, included (default: today)")
-    gaps.add_argument("--csv", help="also write one row per message to this CSV file")
-    gaps.add_argument("--html", help="also write the report to this HTML file")
+    gaps.add_argument("--csv", nargs="?", const="", default=None, metavar="PATH",
+                      help="also write one row per message as CSV (default under var/reports/)")
+    gaps.add_argument("--html", nargs="?", const="", default=None, metavar="PATH",
+                      help="also write the report as HTML (default under var/reports/)")
     gaps.add_argument("--weak-below", type=float, default=None,
                       help="answers scoring below this count as weak (default MIN_ANSWER_SCORE)")
     gaps.add_argument("--similarity", type=float, default=0.45,
                       help="how alike messages must be to share a group, 0-1 (default 0.45)")
     gaps.add_argument("--limit", type=int, default=20, help="groups shown in the terminal")
     gaps.set_defaults(func=cmd_report_gaps)
+
+    diaries = report.add_parser("diaries", help="pain diaries kept in the chat (after diagnostic blocks)")
+    diaries.add_argument("--since", help="first day, YYYY-MM-DD (default: 30 days ago)")
+    diaries.add_argument("--until", help="last day, YYYY-MM-DD, included (default: today)")
+    _file_options(diaries, ("csv", "html"))
+    diaries.add_argument("--fhir", nargs="?", const="", default=None, metavar="PATH",
+                         help="also write a FHIR Bundle of pain-score Observations (LOINC 72514-3)")
+    diaries.set_defaults(func=cmd_report_diaries)
+
+    calls = report.add_parser("callbacks", help="nurse callback requests")
+    calls.add_argument("--all", action="store_true", help="include requests already marked done")
+    calls.add_argument("--done", metavar="ID", help="mark one request handled, e.g. --done CB-7K3Q2M")
+    _file_options(calls, ("csv", "html"))
+    calls.set_defaults(func=cmd_report_callbacks)
+
+
+def _file_options(parser: argparse.ArgumentParser, kinds: tuple[str, ...]) -> None:
+    for kind in kinds:
+        parser.add_argument(f"--{kind}", nargs="?", const="", default=None, metavar="PATH",
+                            help=f"also write {kind.upper()} (default: under var/reports/)")
 
 
 def main(argv: list[str] | None = None) -> int:

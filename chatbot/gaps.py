@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
-import hashlib
 import html
 import json
 import os
@@ -41,6 +40,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from chatbot import PROJECT_ROOT
+from chatbot.errors import ChatbotError
+from chatbot.patient_ref import patient_ref
 from chatbot.settings import Settings
 
 URL_ENV = "TRACKER_DB_URL"
@@ -58,7 +59,7 @@ FALLBACK_INTENTS = {"nlu_fallback": "not understood", "out_of_scope": "out of sc
 REPLY_WINDOW = 3600.0  # seconds after the period's end in which a reply is still looked for
 
 
-class GapError(RuntimeError):
+class GapError(ChatbotError):
     """The report cannot be made; the message says why and what to do."""
 
 
@@ -143,8 +144,7 @@ def tracker_url(settings: Settings) -> str:
     return os.environ.get(URL_ENV) or f"sqlite:///{settings.tracker_db}"
 
 
-def hash_sender(sender_id: str) -> str:
-    return hashlib.sha256(sender_id.encode("utf-8")).hexdigest()[:12]
+hash_sender = patient_ref  # the same code in every report
 
 
 def _redact(url: str) -> str:
@@ -153,9 +153,16 @@ def _redact(url: str) -> str:
 
 _QUERY = (
     "SELECT sender_id, type_name, timestamp, intent_name, data FROM events "
-    "WHERE timestamp >= {start} AND timestamp < {end} AND type_name IN ('user', 'bot') "
+    "WHERE timestamp >= {start} AND timestamp < {end} AND type_name IN ({types}) "
     "ORDER BY sender_id, id"
 )
+CHAT_EVENTS = ("user", "bot")
+
+
+def _query(start: str, end: str, types: tuple[str, ...]) -> str:
+    if not all(t.isidentifier() for t in types):  # event type names, never patient input
+        raise ValueError(f"bad event types {types!r}")
+    return _QUERY.format(start=start, end=end, types=", ".join(f"'{t}'" for t in types))
 
 
 def _sqlite_path(url: str) -> Path:
@@ -167,14 +174,15 @@ def _sqlite_path(url: str) -> Path:
     return path if path.is_absolute() else PROJECT_ROOT / path
 
 
-def read_events(url: str, start: float, end: float) -> list[Event]:
-    """User and bot events with start <= timestamp < end, per sender in order."""
+def read_events(url: str, start: float, end: float, types: tuple[str, ...] = CHAT_EVENTS) -> list[Event]:
+    """Events of these types (user and bot messages by default) with start <= timestamp <
+    end, per sender in order."""
     if url.startswith("sqlite"):
-        return _read_sqlite(_sqlite_path(url), start, end)
-    return _read_sqlalchemy(url, start, end)
+        return _read_sqlite(_sqlite_path(url), start, end, types)
+    return _read_sqlalchemy(url, start, end, types)
 
 
-def _read_sqlite(path: Path, start: float, end: float) -> list[Event]:
+def _read_sqlite(path: Path, start: float, end: float, types: tuple[str, ...]) -> list[Event]:
     if not path.exists():
         raise GapError(f"there is no tracker database at {path} yet (no conversations, or "
                        "TRACKER_DB / TRACKER_DB_URL points elsewhere)")
@@ -183,7 +191,7 @@ def _read_sqlite(path: Path, start: float, end: float) -> list[Event]:
     except sqlite3.Error as error:
         raise GapError(f"cannot open the tracker database {path}: {error}") from None
     try:
-        rows = connection.execute(_QUERY.format(start="?", end="?"), (start, end)).fetchall()
+        rows = connection.execute(_query("?", "?", types), (start, end)).fetchall()
     except sqlite3.Error as error:
         raise GapError(f"{path} is not a readable Rasa tracker store ({error})") from None
     finally:
@@ -191,7 +199,7 @@ def _read_sqlite(path: Path, start: float, end: float) -> list[Event]:
     return [Event(*row) for row in rows]
 
 
-def _read_sqlalchemy(url: str, start: float, end: float) -> list[Event]:
+def _read_sqlalchemy(url: str, start: float, end: float, types: tuple[str, ...]) -> list[Event]:
     try:
         import sqlalchemy
     except ImportError:
@@ -203,7 +211,7 @@ def _read_sqlalchemy(url: str, start: float, end: float) -> list[Event]:
         engine = sqlalchemy.create_engine(url)
         with engine.connect() as connection:
             rows = connection.execute(
-                sqlalchemy.text(_QUERY.format(start=":start", end=":end")),
+                sqlalchemy.text(_query(":start", ":end", types)),
                 {"start": start, "end": end},
             ).fetchall()
     except Exception as error:  # driver errors have no common base class before connecting
@@ -265,8 +273,8 @@ def _classify(event: Event, data: dict, replies: list[dict], weak_below: float) 
     if not isinstance(text, str) or not text.strip() or text.startswith("/"):
         return None  # empty, or a button payload such as /greet
     kinds = [reply.get("kind") for reply in replies]
-    if "unreadable" in kinds:
-        return None
+    if "unreadable" in kinds or "escalation" in kinds:
+        return None  # nothing to read, or a red flag: the escalation was the answer
     intent = event.intent_name or ((data.get("parse_data") or {}).get("intent") or {}).get("name")
     score = None
     for reply in replies:
@@ -276,6 +284,8 @@ def _classify(event: Event, data: dict, replies: list[dict], weak_below: float) 
             break
     if "no_answer" in kinds:
         reason = "no answer"
+    elif "suggestions" in kinds:
+        reason = "not sure (offered questions)"
     elif score is not None and score < weak_below:
         reason = "weak match"
     elif intent in FALLBACK_INTENTS:
@@ -431,8 +441,9 @@ def write_html(report: GapReport, path: Path) -> None:
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>Knowledge gaps {e(period)}</title>",
-        "<style>body{font-family:sans-serif;margin:2em;max-width:60em}table{border-collapse:collapse;"
+        "<style>body{font-family:sans-serif;margin:2em;max-width:90em}table{border-collapse:collapse;"
         "width:100%}td,th{border:1px solid #ccc;padding:.3em .5em;text-align:left;vertical-align:top}"
+        "td:nth-child(6){min-width:22em}td ul{margin:0;padding-left:1.1em}"
         "th{background:#eee}.n{text-align:right}</style></head><body>",
         f"<h1>Knowledge gaps, {e(period)}</h1>",
         f"<p>{report.messages} of {report.patient_messages} patient messages were not answered well "

@@ -32,12 +32,13 @@ from urllib.parse import unquote, urlsplit
 import yaml
 
 from chatbot import triage
-from chatbot.knowledge import (
+from chatbot.retrieval.pages import (
     PROCEDURES,
     SKIPPED_DIRS,
     TEMPLATE_MARKER,
     TOPICS,
     PageError,
+    is_draft,
     normalise_text,
     page_files,
     parse_page,
@@ -178,6 +179,8 @@ class _PageChecker:
         line = lambda key: self._key_line(front, key)  # noqa: E731
         known = REQUIRED_KEYS + OPTIONAL_KEYS
         for key in meta:
+            if str(key).strip().lower() == "draft":
+                continue  # any spelling of draft is read as draft (below)
             if key not in known:
                 close = difflib.get_close_matches(str(key), known, n=1)
                 hint = f"did you mean '{close[0]}'?" if close else f"the keys are {', '.join(known)}"
@@ -210,12 +213,14 @@ class _PageChecker:
             self._sources(meta["sources"], front)
         if "last_reviewed" in meta:
             self._last_reviewed(meta["last_reviewed"], line("last_reviewed"))
-        draft = meta.get("draft", False)
-        if not isinstance(draft, bool):
-            self.error(line("draft"), f"'draft' is {draft!r}",
-                       "write 'draft: true' (not shown to patients yet) or 'draft: false'")
-        else:
-            self.info.draft = draft
+        # The same reading as the assistant's (chatbot.retrieval.pages.is_draft): a page
+        # marked draft in any spelling stays hidden, and kb check says so.
+        self.info.draft = is_draft(meta)
+        for key, value in meta.items():
+            if str(key).strip().lower() == "draft" and (key != "draft" or not isinstance(value, bool)):
+                state = "a draft, hidden from patients" if self.info.draft else "a live page"
+                self.warn(line(str(key)), f"'{key}: {value}' is read as {state}",
+                          "write 'draft: true' or 'draft: false' exactly")
 
     def _topics(self, topics: object, line: int) -> None:
         if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):

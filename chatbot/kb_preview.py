@@ -2,9 +2,12 @@
 
 It runs the same code as the running assistant (`chatbot.answers.reply_to` over the
 same index and settings), plus the pages still marked ``draft: true``, so staff can try
-a new page before patients see it. The one thing it cannot know is the intent the Rasa
-language model would recognise in the question; pass ``--intent`` to see its effect
-(a matching topic lowers the bar for an answer).
+a new page before patients see it. ``--previous`` gives the patient's earlier messages
+(oldest first), so a follow-up ("what about a bath?") is answered as in the chat. The
+one thing it cannot know is the intent the Rasa language model would recognise in the
+question; pass ``--intent`` to see its effect (a matching topic ranks a little higher).
+With no question, it reads JSON lines ``{"question": ..., "previous": [...]}`` from
+standard input and loads the model once for all of them.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from chatbot.answers import INTENT_TOPICS, Reply, Turn, reply_to
-from chatbot.knowledge import load_knowledge
-from chatbot.retriever import KnowledgeIndex, SearchResult
+from chatbot.answers import INTENT_TOPICS, Turn, reply_to, search_in_context
+from chatbot.replies import Reply
+from chatbot.retrieval.index import KnowledgeIndex, SearchResult
+from chatbot.retrieval.pages import load_knowledge
 from chatbot.settings import Settings
 
 
@@ -28,16 +32,18 @@ class Preview:
     replies: list[Reply]
     results: list[SearchResult]
     drafts: set[str] = field(default_factory=set)  # pages in the results that are drafts
-    threshold: float = 0.0
-    topic_threshold: float = 0.0
+    settings: Settings | None = None
+    previous: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         return {
             "question": self.question,
+            "previous": list(self.previous),
             "procedure": self.procedure,
             "intent": self.intent,
             "replies": [
-                {"kind": r.kind, "text": r.text, "response": r.response, "sources": r.sources}
+                {"kind": str(r.kind), "text": r.text, "response": r.response, "sources": r.sources,
+                 "buttons": r.buttons}
                 for r in self.replies
             ],
             "results": [
@@ -45,9 +51,13 @@ class Preview:
                  "draft": r.section.page in self.drafts}
                 for r in self.results
             ],
-            "threshold": self.threshold,
-            "topic_threshold": self.topic_threshold,
+            "answer_bar": _bar(self.settings) if self.settings else None,
         }
+
+
+def _bar(settings: Settings) -> dict[str, float]:
+    return {"min_answer_score": settings.min_answer_score, "answer_margin": settings.answer_margin,
+            "sure_answer_score": settings.sure_answer_score, "min_suggest_score": settings.min_suggest_score}
 
 
 def index_with_drafts(index: KnowledgeIndex, settings: Settings) -> tuple[KnowledgeIndex, set[str]]:
@@ -56,7 +66,7 @@ def index_with_drafts(index: KnowledgeIndex, settings: Settings) -> tuple[Knowle
     sections = [s for page in drafts for s in page.sections]
     if not sections:
         return index, set()
-    vectors = index.encoder.encode([s.embedding_text() for s in sections])
+    vectors = index.encoder.encode([text for s in sections for text in s.embedding_texts()])
     combined = KnowledgeIndex(
         index.encoder, [*index.sections, *sections],
         np.vstack([index.vectors, vectors]).astype(np.float32),
@@ -72,6 +82,7 @@ def preview(
     intent: str | None = None,
     k: int = 5,
     include_drafts: bool = True,
+    previous: tuple[str, ...] = (),
 ) -> Preview:
     drafts: set[str] = set()
     if include_drafts:
@@ -80,14 +91,15 @@ def preview(
     def search(query: str, k: int, procedure: str | None, topics: tuple[str, ...]) -> list[SearchResult]:
         return index.search(query, k=k, procedure=procedure, topics=topics)
 
-    replies = reply_to(Turn(message=question, intent=intent, procedure=procedure), search, settings)
-    results = index.search(question, k=k, procedure=procedure, topics=INTENT_TOPICS.get(intent or "", ()))
-    return Preview(question, procedure, intent, replies, results, drafts,
-                   settings.min_answer_score, settings.min_topic_answer_score)
+    turn = Turn(message=question, intent=intent, procedure=procedure, previous=previous)
+    replies = reply_to(turn, search, settings)
+    results = search_in_context(search, question, k, procedure, INTENT_TOPICS.get(intent or "", ()), previous)
+    return Preview(question, procedure, intent, replies, results, drafts, settings, previous)
 
 
 def format_preview(result: Preview) -> str:
-    out = [f"Question: {result.question}"]
+    out = [f"Earlier message: {text}" for text in result.previous]
+    out.append(f"Question: {result.question}")
     hints = [f"procedure: {result.procedure or 'not said'}", f"intent: {result.intent or 'not given'}"]
     out.append("  (" + "; ".join(hints) + ")")
     out.append("")
@@ -106,7 +118,7 @@ def format_preview(result: Preview) -> str:
     if not result.replies:
         out.append("  (nothing)")
     out.append("")
-    out.append("Closest sections (score = similarity to the question, 0 to 1):")
+    out.append("Closest sections (score = the retriever's fused score):")
     for rank, r in enumerate(result.results, 1):
         draft = "  [draft]" if r.section.page in result.drafts else ""
         nudged = f" (ranked {r.rank_score:.3f})" if abs(r.rank_score - r.score) > 1e-6 else ""
@@ -114,10 +126,13 @@ def format_preview(result: Preview) -> str:
     if not result.results:
         out.append("  (the knowledge base is empty)")
     out.append("")
-    out.append(
-        f"An answer needs a score of {result.threshold:.2f}, or {result.topic_threshold:.2f} when "
-        "the question's intent matches the section's topics (try --intent ask_driving etc.)."
-    )
+    if result.settings is not None:
+        bar = result.settings
+        out.append(
+            f"An answer is shown at {bar.min_answer_score:.2f} or more with a lead of "
+            f"{bar.answer_margin:.2f} over the next section, or at {bar.sure_answer_score:.2f} or more; "
+            f"from {bar.min_suggest_score:.2f} the patient gets \"is your question one of these?\" buttons."
+        )
     return "\n".join(out)
 
 

@@ -12,7 +12,7 @@ import json
 import re
 from pathlib import Path
 
-from chatbot.knowledge import PROCEDURES, TOPICS, load_knowledge, slugify
+from chatbot.retrieval.pages import PROCEDURES, TOPICS, load_knowledge, slugify
 
 
 class ScaffoldError(ValueError):

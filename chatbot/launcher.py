@@ -470,8 +470,8 @@ def check_triage_setup() -> None:
 
 def serve(settings: Settings) -> int:
     """`make run`: build the index, start both servers, stop them on Ctrl-C."""
-    from chatbot.assistant import Assistant, IndexUnavailableError
     from chatbot.errors import ChatbotError
+    from chatbot.retrieval.service import IndexUnavailableError, KnowledgeService
 
     print("Checking the red-flag catalogue ...", flush=True)
     try:
@@ -481,7 +481,7 @@ def serve(settings: Settings) -> int:
         return 2
     print("Loading the knowledge base and retrieval index ...", flush=True)
     try:
-        index = Assistant(settings).index
+        index = KnowledgeService(settings).index
     except IndexUnavailableError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -8,7 +8,8 @@ record as it is made, whichever logger or handler it goes to:
 - debug records of the servers' own loggers are replaced by a placeholder (Rasa's debug
   lines are messages and slots);
 - quoted strings, JSON objects and SQL parameters in a message are replaced by
-  "[redacted]";
+  "[redacted]" (not in this project's own log lines, which name pages and error types,
+  never what a patient wrote);
 - an exception keeps its type and where it happened, never its text.
 
 Standard library only (the Rasa server and the action server both install it).
@@ -61,7 +62,7 @@ def safe_exception_text(
 def _scrub(record: logging.LogRecord) -> None:
     if record.levelno < logging.INFO and record.name.split(".")[0] in _SERVER_LOGGERS:
         record.msg, record.args = "[debug line hidden: it may hold patient text]", None
-    else:
+    elif not record.name.startswith("chatbot."):
         try:
             text = record.getMessage()
         except Exception:  # a malformed record: keep nothing of it

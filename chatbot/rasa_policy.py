@@ -113,6 +113,8 @@ class SafetyNetPolicy(Policy):
         if not ours:
             return self._escalation_for(tracker, message.text) if not turn else None
         if turn[-1].action_name in ESCALATION_RESPONSES:
+            if tracker.active_loop_name:
+                return tracker.active_loop_name  # a form (diary, callback) asks its question again
             # Repeated for a wait request: that is the whole answer. Otherwise the rest of
             # the message may hold a question: the answer action answers only that.
             repeated = earlier_escalation(tracker) is not None and asks_to_wait(message.text)

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chatbot.answers import Turn, reply_to
-from chatbot.knowledge import Section
-from chatbot.retriever import SearchResult
+from chatbot.retrieval.index import SearchResult
+from chatbot.retrieval.pages import Section
 from chatbot.settings import load_settings
 
 MONDAY_NOON = datetime(2026, 11, 23, 12, 0, tzinfo=ZoneInfo("America/New_York"))
@@ -46,7 +46,7 @@ def test_answer_names_its_source(settings):
 def test_intent_and_procedure_are_passed_as_hints(settings):
     search = FakeSearch()
     reply_to(Turn("can i drive", "ask_driving", procedure="trigger_point"), search, settings)
-    assert search.calls == [("can i drive", 3, "trigger_point", ("driving",))]
+    assert search.calls == [("can i drive", 5, "trigger_point", ("driving",))]
 
 
 def test_low_score_admits_no_answer_and_gives_the_phone(settings):

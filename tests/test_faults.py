@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from chatbot import launcher
-from chatbot.assistant import Assistant, IndexUnavailableError
 from chatbot.launcher import Stack, StartupError, free_port, isolated_stack
-from chatbot.retriever import refresh_index
+from chatbot.retrieval.index import refresh_index
+from chatbot.retrieval.service import IndexUnavailableError, KnowledgeService
 from chatbot.settings import Settings
 from tests.conftest import escalation_levels, post
 from tests.fakes import DIM, BagOfWordsEncoder, page
@@ -195,7 +195,7 @@ def test_an_unwritable_index_folder_still_answers_from_memory(kb, caplog):
     knowledge, _ = kb
     blocker = knowledge.parent / "a-file"
     blocker.write_text("not a folder")
-    with caplog.at_level(logging.ERROR, logger="chatbot.retriever"):
+    with caplog.at_level(logging.ERROR, logger="chatbot.retrieval.index"):
         index, _ = refresh_index(knowledge, blocker / "index", BagOfWordsEncoder(), DIM)
     assert index.search("numbness", k=1)[0].section.page == "numb.md"
     assert "Cannot save the retrieval index" in caplog.text
@@ -205,7 +205,7 @@ def test_a_missing_knowledge_folder_is_a_clear_error(kb, settings):
     knowledge, index_dir = kb
     broken = dataclasses.replace(settings, knowledge_dir=knowledge / "gone", index_dir=index_dir)
     with pytest.raises(IndexUnavailableError, match="could not be loaded or rebuilt") as error:
-        Assistant(broken, embedder=FakeEmbedder())  # type: ignore[arg-type]
+        KnowledgeService(broken, embedder=FakeEmbedder())  # type: ignore[arg-type]
     assert "gone" in str(error.value)
 
 

@@ -13,8 +13,8 @@ import uuid
 import pytest
 
 from chatbot.answers import Turn
-from chatbot.assistant import Assistant
 from chatbot.launcher import isolated_stack
+from chatbot.retrieval.service import KnowledgeService
 from chatbot.settings import load_settings
 from tests.conftest import REPO, post
 from tests.fakes import DIM, BagOfWordsEncoder, page
@@ -54,12 +54,12 @@ def kb(tmp_path):
     return knowledge, settings
 
 
-def make(settings, embedder=None) -> tuple[Assistant, FakeEmbedder]:
+def make(settings, embedder=None) -> tuple[KnowledgeService, FakeEmbedder]:
     embedder = embedder or FakeEmbedder()
-    return Assistant(settings, embedder=embedder, reload_interval=0), embedder
+    return KnowledgeService(settings, embedder=embedder, reload_interval=0), embedder
 
 
-def best(assistant: Assistant, question: str) -> str:
+def best(assistant: KnowledgeService, question: str) -> str:
     return assistant.search(question, k=1)[0].section.page
 
 
@@ -76,8 +76,10 @@ def test_an_added_page_is_answered_and_only_it_is_embedded(kb):
     embedder.encoded.clear()
     (knowledge / "alcohol.md").write_text(ALCOHOL)
     assert assistant.maybe_reload() is True
+    # Two vectors per section: heading with text, and the heading alone (a patient question).
     assert embedder.encoded == [
-        "Can I drink alcohol after my injection?\nSkip alcohol on the day of your injection."]
+        "Can I drink alcohol after my injection?\nSkip alcohol on the day of your injection.",
+        "Can I drink alcohol after my injection?"]
     assert best(assistant, "can I drink alcohol") == "alcohol.md"
 
 
@@ -88,7 +90,7 @@ def test_a_changed_and_a_deleted_page_reach_the_assistant(kb):
     (knowledge / "drive.md").write_text(DRIVE.replace("Ask someone to drive", "Wait a day, then drive"))
     (knowledge / "numb.md").unlink()
     assert assistant.maybe_reload() is True
-    assert len(embedder.encoded) == 1 and "Wait a day" in embedder.encoded[0]
+    assert len(embedder.encoded) == 2 and "Wait a day" in embedder.encoded[0]
     assert [s.page for s in assistant.index.sections] == ["drive.md"]
     assert "Wait a day" in assistant.search("drive home", k=1)[0].section.text
 
@@ -108,7 +110,7 @@ def test_a_broken_page_is_logged_and_its_last_good_version_keeps_serving(kb, cap
     embedder.encoded.clear()
     (knowledge / "drive.md").write_text(DRIVE.replace("procedure: trigger_point", "procedure: knee")
                                         .replace("Ask someone", "BROKEN EDIT"))
-    with caplog.at_level(logging.ERROR, logger="chatbot.assistant"):
+    with caplog.at_level(logging.ERROR, logger="chatbot.retrieval.service"):
         assert assistant.maybe_reload() is True
     (record,) = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert "drive.md" in record.getMessage() and "'procedure'" in record.getMessage()
@@ -129,7 +131,7 @@ def test_a_new_page_that_is_broken_is_skipped(kb, caplog):
     knowledge, settings = kb
     assistant, _ = make(settings)
     (knowledge / "alcohol.md").write_text("no front matter at all")
-    with caplog.at_level(logging.ERROR, logger="chatbot.assistant"):
+    with caplog.at_level(logging.ERROR, logger="chatbot.retrieval.service"):
         assistant.maybe_reload()
     assert "alcohol.md: missing front matter" in caplog.text
     assert {s.page for s in assistant.index.sections} == {"numb.md", "drive.md"}
@@ -141,7 +143,7 @@ def test_a_failing_reload_keeps_the_old_index(kb, caplog):
     assistant, _ = make(settings, embedder)
     embedder.fail = True
     (knowledge / "alcohol.md").write_text(ALCOHOL)
-    with caplog.at_level(logging.ERROR, logger="chatbot.assistant"):
+    with caplog.at_level(logging.ERROR, logger="chatbot.retrieval.service"):
         assert assistant.maybe_reload() is False
     assert "Reloading the knowledge base failed" in caplog.text
     embedder.fail = False
@@ -163,7 +165,7 @@ def test_a_draft_is_not_served_until_published(kb):
 
 def test_looks_at_the_folder_at_most_once_per_interval(kb):
     knowledge, settings = kb
-    assistant = Assistant(settings, embedder=FakeEmbedder(), reload_interval=60)
+    assistant = KnowledgeService(settings, embedder=FakeEmbedder(), reload_interval=60)
     (knowledge / "alcohol.md").write_text(ALCOHOL)
     assert assistant.maybe_reload() is False
     assert assistant.maybe_reload(force=True) is True
@@ -239,7 +241,8 @@ def test_hot_reload_in_the_running_action_server(tmp_path):
         assert "Version one." in _texts(still) and "Version two." not in _texts(still)
         log = (stack.log_dir / "actions.log").read_text()
         assert f"embedded {page.name}, removed -" in log  # only the new page was embedded
-        error = f"ERROR    chatbot.assistant  - Knowledge page skipped: {page.name}: 'procedure' is 'knee'"
+        error = (f"ERROR    chatbot.retrieval.service  - Knowledge page skipped: {page.name}: "
+                 "'procedure' is 'knee'")
         assert error in log
 
         page.unlink()

@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from chatbot.answers import INTENT_TOPICS
-from chatbot.knowledge import TOPICS, PageError, load_knowledge, parse_page
+from chatbot.retrieval.pages import TOPICS, PageError, load_knowledge, parse_page
 from chatbot.settings import load_settings
 from tests.fakes import page
 

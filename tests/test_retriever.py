@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.retriever import refresh_index
+from chatbot.retrieval.index import refresh_index
 from tests.fakes import DIM, BagOfWordsEncoder, page
 
 
@@ -45,7 +45,7 @@ def test_only_a_changed_page_is_embedded_again(kb):
     encoder = BagOfWordsEncoder()
     index, report = refresh_index(knowledge, index_dir, encoder, DIM)
     assert report.embedded_pages == ["drive.md"] and report.removed_pages == ["numb.md"]
-    assert len(encoder.encoded) == 1 and "next day" in encoder.encoded[0]
+    assert len(encoder.encoded) == 2 and "next day" in encoder.encoded[0]  # heading+text, heading
     assert [s.page for s in index.sections] == ["drive.md"]
 
 

@@ -41,6 +41,8 @@
       typing: "The assistant is typing…",
       loading: "Loading your conversation…",
       from: "From:",
+      diaryColumns: ["Time", "After the block", "Score", "Relief", "What you did"],
+      diaryPrint: "Print my diary",
       emergencyTitle: "This may be an emergency",
       urgentTitle: "Please contact your care team today",
       offline: "Can't reach the assistant. Check your internet connection and try again.",
@@ -75,6 +77,8 @@
       typing: "El asistente está escribiendo…",
       loading: "Cargando su conversación…",
       from: "Fuente:",
+      diaryColumns: ["Hora", "Después del bloqueo", "Puntuación", "Alivio", "Qué hacía"],
+      diaryPrint: "Imprimir mi diario",
       emergencyTitle: "Esto puede ser una emergencia",
       urgentTitle: "Comuníquese hoy con su equipo médico",
       offline: "No se puede conectar con el asistente. Revise su conexión e inténtelo de nuevo.",
@@ -243,6 +247,14 @@
   }
 
   const TEL = /^tel:\+?[0-9*#]{1,20}$/;
+  // The reply kinds the server sends in custom.kind (chatbot/reply_kinds.py; a test keeps
+  // the two lists equal). Kinds not rendered specially show as plain bot messages.
+  const REPLY_KINDS = [
+    "answer", "no_answer", "suggestions", "ask_procedure", "procedure_noted", "unreadable",
+    "too_long", "escalation", "unavailable", "other_language", "greeting", "form_question",
+    "re_ask", "form_stopped", "diary_offer", "diary_started", "diary_entry", "diary_summary",
+    "callback_received", "callback_not_saved",
+  ];
 
   /** Safe formatting: blank lines make paragraphs, "- " lines make a list. Text only. */
   function formatText(text) {
@@ -640,6 +652,7 @@
       if (group.from === "user") return group.text ? this.renderUser(group.text) : null;
       const custom = group.custom || {};
       if (custom.kind === "escalation") return this.renderEscalation(group, live);
+      if (custom.kind === "diary_summary" && Array.isArray(custom.rows)) return this.renderDiary(group);
       const sources = custom.kind === "answer" && Array.isArray(custom.sources) ? custom.sources : [];
       let text = group.text;
       if (sources.length) text = text.replace(/\n\s*\nFrom: [^\n]*\s*$/, ""); // shown as a source line
@@ -659,6 +672,42 @@
       }
       const buttons = this.renderButtons(group.buttons, false);
       if (buttons) node.append(buttons);
+      return node;
+    }
+
+    renderDiary(group) {
+      // The summary as a table the patient can print or show; the server's text has the
+      // same rows, one per line, after its first line.
+      const custom = group.custom;
+      const lines = String(group.text || "").split("\n");
+      const node = el("div", "cc-msg cc-bot cc-diary");
+      node.append(el("span", "cc-sr", this.t.assistant + " "), el("p", null, lines[0] || ""));
+      const scroll = el("div", "cc-table-scroll");
+      const table = el("table", "cc-diary-table");
+      const head = el("tr");
+      for (const name of this.t.diaryColumns) head.append(el("th", null, name));
+      table.append(head);
+      for (const row of custom.rows) {
+        const tr = el("tr");
+        const relief = row.relief === null || row.relief === undefined ? "–" : `${row.relief}%`;
+        for (const value of [row.time, row.after, `${row.score}/10`, relief, row.activity || ""]) {
+          tr.append(el("td", null, String(value ?? "")));
+        }
+        table.append(tr);
+      }
+      scroll.append(table);
+      node.append(scroll);
+      for (const line of lines.slice(1 + custom.rows.length)) if (line.trim()) node.append(el("p", null, line));
+      const print = el("button", "cc-chip", this.t.diaryPrint);
+      print.type = "button";
+      print.addEventListener("click", () => {
+        node.classList.add("cc-printing");
+        window.print();
+        node.classList.remove("cc-printing");
+      });
+      const buttons = this.renderButtons(group.buttons, false) || el("div", "cc-buttons");
+      buttons.prepend(print);
+      node.append(buttons);
       return node;
     }
 

@@ -24,6 +24,11 @@ _SPANISH = frozenset({
     "despues", "antes", "noche", "tarde", "dia", "dias", "semana", "bloqueo", "quiero",
     "necesito", "ayuda", "usted", "ustedes", "buenas", "buenos", "senora", "senor", "al",
     "nada", "algo", "cabeza", "cara", "ojos", "sangre", "azucar", "medico", "doctor",
+    # question words and the aftercare topics patients ask about
+    "cuanto", "cuanta", "cuantos", "cuantas", "tiempo", "dura", "duran", "durar", "cual",
+    "entumecimiento", "entumecido", "entumecida", "adormecido", "adormecida", "hormigueo",
+    "manejar", "conducir", "banar", "banarme", "ducharme", "ducha", "trabajar", "hielo",
+    "normal", "efecto", "efectos", "esteroide", "cortisona", "alivio", "funciona", "hinchazon",
 })
 _ENGLISH = frozenset({
     "the", "a", "an", "and", "of", "to", "in", "is", "are", "was", "were", "i", "im", "my",
@@ -32,6 +37,7 @@ _ENGLISH = frozenset({
     "on", "at", "from", "be", "been", "not", "no", "dont", "after", "since", "yesterday", "today",
     "hello", "hi", "thanks", "thank", "please", "pain", "leg", "legs", "back", "injection",
     "shot", "fever", "feel", "still", "just", "but", "or", "so", "he", "she", "they", "we",
+    "doctor", "normal",  # also Spanish words: they count for neither
 })
 # Words both languages share: they count for neither.
 _BOTH = _SPANISH & _ENGLISH
@@ -44,7 +50,7 @@ def language_of(message: str) -> Language | None:
     english = sum(1 for w in words if w in _ENGLISH and w not in _BOTH)
     if spanish >= 2 and spanish > english * 1.5:
         return "es"
-    if spanish == 1 and english == 0 and len(words) <= 4:
+    if spanish >= 1 and english == 0 and len(words) <= 6:
         return "es"
     if english >= 1 and english >= spanish:
         return "en"

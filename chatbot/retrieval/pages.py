@@ -58,6 +58,14 @@ class Section:
         """What gets embedded: the heading says what the section answers."""
         return f"{self.heading}\n{self.text}"
 
+    def embedding_texts(self) -> tuple[str, str]:
+        """Two vectors per section: heading and text, and the heading alone (a heading is a
+        patient's question, and a short question matches it best)."""
+        return self.embedding_text(), self.heading
+
+    def keyword_text(self) -> str:
+        return f"{self.heading}\n{self.heading}\n{self.text}"
+
 
 @dataclass(frozen=True)
 class Page:
@@ -145,9 +153,7 @@ def _parse_page(text: str, relative_path: str) -> Page:
     )
     if not sections:
         raise PageError(f"{relative_path}: no '## Heading' sections with text")
-    draft = meta.get("draft", False)
-    if not isinstance(draft, bool):
-        raise PageError(f"{relative_path}: 'draft' must be true or false")
+    draft = is_draft(meta)
     if not draft and TEMPLATE_MARKER in text:
         raise PageError(f"{relative_path}: still has template text ({TEMPLATE_MARKER!r}) to replace")
     return Page(
@@ -163,6 +169,40 @@ def _parse_page(text: str, relative_path: str) -> Page:
     )
 
 
+_DRAFT_WORDS = {"true", "yes", "y", "on", "1", "draft"}
+
+
+def is_draft(meta: dict) -> bool:
+    """A page marked draft in any spelling ("draft: true", "Draft: True", "DRAFT: yes")
+    stays hidden from patients: when in doubt, not live. Only false/no/off (or no such
+    key) makes it live."""
+    values = [value for key, value in meta.items() if str(key).strip().lower() == "draft"]
+    if not values:
+        return False
+    return not all(value is False or str(value).strip().lower() in {"false", "no", "n", "off", "0"}
+                   for value in values)
+
+
+def join_wrapped_lines(text: str) -> str:
+    """A single line break inside a paragraph reads as a space (as in Markdown), so an
+    answer wrapped over several lines is not shown with ragged lines. Blank lines and
+    list items keep their breaks."""
+    paragraphs = []
+    for paragraph in re.split(r"\n\s*\n", text):
+        lines = [line.strip() for line in paragraph.split("\n") if line.strip()]
+        joined: list[str] = []
+        for line in lines:
+            if joined and not _LIST_ITEM.match(line):
+                joined[-1] = f"{joined[-1]} {line}"
+            else:
+                joined.append(line)
+        paragraphs.append("\n".join(joined))
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+_LIST_ITEM = re.compile(r"^(?:[-*+]\s|\d+[.)]\s)")
+
+
 def normalise_text(text: str) -> str:
     """Windows line endings and a byte-order mark (Notepad, Word) read like plain text."""
     return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
@@ -174,7 +214,7 @@ def split_sections(body: str) -> list[tuple[str, str]]:
     headings = [m for m in _HEADING.finditer(body) if m.group(1) == "##"]
     for index, heading in enumerate(headings):
         end = headings[index + 1].start() if index + 1 < len(headings) else len(body)
-        text = re.sub(r"\n\s*\n+", "\n\n", body[heading.end():end].strip())
+        text = join_wrapped_lines(body[heading.end():end].strip())
         if text:
             sections.append((heading.group(2).strip(), text))
     return sections

@@ -1,6 +1,7 @@
-"""FAISS semantic search over knowledge sections, persisted under the index folder.
+"""The FAISS index of knowledge sections, persisted under the index folder.
 
-The folder holds ``index.faiss`` (one unit vector per section, inner product = cosine),
+The folder holds ``index.faiss`` (two unit vectors per section, heading and text and the
+heading alone, inner product = cosine),
 ``sections.json`` (the section behind each row) and ``manifest.json`` (the model and a
 content hash per page). Start-up loads them; a page whose hash changed is re-embedded
 alone, and the vectors of unchanged pages are reused. A page that is now broken keeps
@@ -21,13 +22,19 @@ from typing import Protocol
 import faiss
 import numpy as np
 
-from chatbot.knowledge import KnowledgeBase, Section, load_knowledge
+from chatbot.retrieval.pages import KnowledgeBase, Section, load_knowledge
+from chatbot.retrieval.search import (
+    OTHER_PROCEDURE_PENALTY,
+    TOPIC_BONUS,
+    KeywordIndex,
+    QueryReader,
+    best_of_pairs,
+    fuse,
+    query_reader,
+)
 
 log = logging.getLogger(__name__)
-INDEX_FORMAT = 1
-# Re-ranking nudges, small next to the cosine scores (which the answer threshold uses).
-OTHER_PROCEDURE_PENALTY = 0.08
-TOPIC_BONUS = 0.04
+INDEX_FORMAT = 2  # 2: two vectors per section
 
 
 class TextEncoder(Protocol):
@@ -39,8 +46,10 @@ class TextEncoder(Protocol):
 @dataclass(frozen=True)
 class SearchResult:
     section: Section
-    score: float  # cosine similarity of question and section
+    score: float  # fused dense + keyword score of question and section (the answer bar's)
     rank_score: float  # score after procedure and topic hints
+    dense: float = 0.0  # the cosine part
+    keyword: float = 0.0  # the BM25 part, 0..1
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -72,10 +81,18 @@ class KnowledgeIndex:
         self.faiss_index = faiss.IndexFlatIP(vectors.shape[1])
         if len(sections):
             self.faiss_index.add(vectors)
+        self.keywords = KeywordIndex([section.keyword_text() for section in sections])
+        self._reader: QueryReader | None = None
 
     @property
     def vectors(self) -> np.ndarray:
         return self.faiss_index.reconstruct_n(0, self.faiss_index.ntotal)
+
+    @property
+    def reader(self) -> QueryReader:
+        if self._reader is None:  # built on first use: tests of the index need no lexicon
+            self._reader = query_reader([section.keyword_text() for section in self.sections])
+        return self._reader
 
     def search(
         self,
@@ -87,20 +104,21 @@ class KnowledgeIndex:
         """Best sections for a question; procedure and topics only re-rank, never hide."""
         if not query.strip() or not self.sections or k < 1:
             return []
-        query_vector = self.encoder.encode([query])
-        pool = min(len(self.sections), max(k * 5, 20))
-        scores, rows = self.faiss_index.search(query_vector, pool)
+        query_vector = self.encoder.encode([self.reader.correct(query)])
+        total = self.faiss_index.ntotal
+        similarities, rows = self.faiss_index.search(query_vector, total)
+        by_row = np.zeros(total, dtype=np.float32)
+        by_row[rows[0]] = similarities[0]
+        dense = best_of_pairs(by_row, len(self.sections))
         results = []
-        for score, row in zip(scores[0], rows[0], strict=True):
-            if row < 0:
-                continue
-            section = self.sections[row]
-            rank_score = float(score)
+        for scored in fuse(dense, self.keywords.scores(self.reader.keywords(query)))[: max(k * 5, 20)]:
+            section = self.sections[scored.row]
+            rank_score = scored.score
             if procedure and section.procedure not in (procedure, "general"):
                 rank_score -= OTHER_PROCEDURE_PENALTY
             if topics and set(topics) & set(section.topics):
                 rank_score += TOPIC_BONUS
-            results.append(SearchResult(section, float(score), rank_score))
+            results.append(SearchResult(section, scored.score, rank_score, scored.dense, scored.keyword))
         results.sort(key=lambda result: result.rank_score, reverse=True)
         return results[:k]
 
@@ -159,9 +177,14 @@ def _load_saved(index_dir: Path, model_name: str) -> tuple[dict[str, str], list[
         ]
     except (TypeError, KeyError) as error:
         raise ValueError(f"sections.json does not match this version: {error}") from None
-    if saved.ntotal != len(sections):
+    if saved.ntotal != 2 * len(sections):
         raise ValueError("index.faiss and sections.json disagree on the number of sections")
     return dict(manifest.get("pages", {})), sections, saved.reconstruct_n(0, saved.ntotal)
+
+
+def _pair_rows(rows: list[int]) -> list[int]:
+    """Section rows -> their two vector rows (2i: heading and text, 2i+1: heading)."""
+    return [vector for row in rows for vector in (2 * row, 2 * row + 1)]
 
 
 def refresh_index(
@@ -192,24 +215,25 @@ def refresh_index(
     for path in sorted(set(pages) | kept):
         rows = old_rows.get(path, [])
         if path in kept:
-            blocks.append(old_vectors[rows])
+            blocks.append(old_vectors[_pair_rows(rows)])
             sections.extend(old_sections[row] for row in rows)
             hashes[path] = old_hashes[path]
             report.kept_pages.append(path)
             continue
         page = pages[path]
         if old_hashes.get(path) == page.sha256 and len(rows) == len(page.sections):
-            blocks.append(old_vectors[rows])
+            blocks.append(old_vectors[_pair_rows(rows)])
             report.reused_pages.append(path)
         else:
-            to_embed.append((len(blocks), len(page.sections)))
+            to_embed.append((len(blocks), 2 * len(page.sections)))
             blocks.append(None)
             report.embedded_pages.append(path)
         sections.extend(page.sections)
         hashes[path] = page.sha256
     report.removed_pages = sorted(set(old_hashes) - set(hashes))
     if to_embed:  # one call for all changed pages: batches well when many pages changed
-        texts = [s.embedding_text() for path in report.embedded_pages for s in pages[path].sections]
+        texts = [text for path in report.embedded_pages for s in pages[path].sections
+                 for text in s.embedding_texts()]
         encoded, start = encoder.encode(texts), 0
         for block, count in to_embed:
             blocks[block], start = encoded[start:start + count], start + count

@@ -18,10 +18,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from chatbot.answers import Reply, Turn, reply_to
-from chatbot.embedding import Embedder
-from chatbot.knowledge import page_files
-from chatbot.retriever import KnowledgeIndex, RefreshReport, SearchResult, refresh_index
+from chatbot.answers import Turn, reply_to, search_in_context
+from chatbot.replies import Reply
+from chatbot.retrieval.embedding import Embedder
+from chatbot.retrieval.index import KnowledgeIndex, RefreshReport, SearchResult, refresh_index
+from chatbot.retrieval.pages import page_files
 from chatbot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class IndexUnavailableError(RuntimeError):
     """No usable index at start: the message says why. Never answered around silently."""
 
 
-class Assistant:
+class KnowledgeService:
     def __init__(
         self,
         settings: Settings,
@@ -169,6 +170,13 @@ class Assistant:
         with self._lock:
             index = self.index
         return index.search(query, k=k, procedure=procedure, topics=topics)
+
+    def search_turn(
+        self, question: str, k: int, procedure: str | None, topics: tuple[str, ...],
+        previous: tuple[str, ...] = (),
+    ) -> list[SearchResult]:
+        """Search as the assistant does for a message after `previous` (follow-ups)."""
+        return search_in_context(self.search, question, k, procedure, topics, previous)
 
     def reply(self, turn: Turn) -> list[Reply]:
         self.maybe_reload()

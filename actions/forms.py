@@ -1,0 +1,227 @@
+"""Thin rasa-sdk actions for the pain diary and nurse callback forms: read the tracker,
+call chatbot.diary / chatbot.callbacks, send the replies, return the slot events."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.actions import answer, escalations, send, turn_from_tracker
+from chatbot.callbacks import flow as callback_flow
+from chatbot.callbacks.delivery import DeliveryWorker
+from chatbot.callbacks.phone import read_phone
+from chatbot.callbacks.store import CallbackRequest, CallbackStore
+from chatbot.diary import flow as diary_flow
+from chatbot.diary import replies as diary_replies
+from chatbot.diary.diary import Diary, Entry
+from chatbot.form_steps import Step
+from chatbot.patient_ref import patient_ref
+from chatbot.settings import get_settings
+
+log = logging.getLogger(__name__)
+_worker: DeliveryWorker | None = None
+
+
+def callback_store() -> CallbackStore:
+    return CallbackStore(get_settings().callback_db)
+
+
+def start_delivery() -> DeliveryWorker | None:
+    """Requests stored while the clinic's system was down go out once this server runs."""
+    global _worker
+    url = get_settings().callback_webhook_url
+    if url and _worker is None:
+        _worker = DeliveryWorker(callback_store(), url).start()
+    return _worker
+
+
+def clinic_now() -> datetime:
+    return datetime.now(ZoneInfo(get_settings().clinic_timezone))
+
+
+def latest_text(tracker: Tracker) -> str:
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return event.get("text") or ""
+    return ""
+
+
+def diary_of(tracker: Tracker) -> Diary | None:
+    return Diary.from_slots(
+        tracker.get_slot("diary_baseline"),
+        tracker.get_slot("diary_block_time"),
+        tracker.get_slot("diary_entries"),
+    )
+
+
+async def apply(step: Step, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
+    """Send the step's replies (answering a question asked mid-form first); the slot's value."""
+    if step.question is not None:
+        try:
+            send(dispatcher, await asyncio.to_thread(answer, turn_from_tracker(tracker)))
+        except Exception as error:  # the form goes on; the question is asked again later
+            log.error("Answering inside a form failed (%s)", type(error).__name__)
+    send(dispatcher, step.replies)
+    return {slot: step.value}
+
+
+class _DiarySlots:
+    """The score before the block and the block time: shared by both diary forms."""
+
+    async def validate_diary_baseline(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        return await apply(diary_flow.baseline_step(str(value)), "diary_baseline", dispatcher, tracker)
+
+    async def validate_diary_block_time(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        step = diary_flow.block_time_step(str(value), clinic_now())
+        return await apply(step, "diary_block_time", dispatcher, tracker)
+
+
+class ValidatePainDiaryForm(_DiarySlots, FormValidationAction):
+    def name(self) -> str:
+        return "validate_pain_diary_form"
+
+
+class ValidateDiaryEntryForm(_DiarySlots, FormValidationAction):
+    def name(self) -> str:
+        return "validate_diary_entry_form"
+
+    async def validate_diary_entry(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        if str(value) != latest_text(tracker):
+            return {"diary_entry": None}  # left from an earlier message: ask for a fresh one
+        step = diary_flow.entry_step(str(value), clinic_now(), diary_of(tracker))
+        return await apply(step, "diary_entry", dispatcher, tracker)
+
+
+class ActionDiaryStarted(Action):
+    def name(self) -> str:
+        return "action_diary_started"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
+        diary = diary_of(tracker)
+        if diary is None:
+            send(dispatcher, [diary_replies.not_started()])
+            return [SlotSet("diary_entry", None)]
+        send(dispatcher, [diary_replies.started(diary, clinic_now(), get_settings().diary_checkpoints)])
+        return [SlotSet("diary_entry", None)]
+
+
+class ActionAddDiaryEntry(Action):
+    def name(self) -> str:
+        return "action_add_diary_entry"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
+        diary, value = diary_of(tracker), tracker.get_slot("diary_entry")
+        if diary is None or not isinstance(value, dict):
+            send(dispatcher, [diary_replies.not_started()])
+            return [SlotSet("diary_entry", None)]
+        entry = Entry.from_slot(value)
+        diary = diary.with_entry(entry)
+        send(
+            dispatcher,
+            [diary_replies.entry_added(diary, entry, clinic_now(), get_settings().diary_checkpoints)],
+        )
+        return [SlotSet("diary_entries", [e.to_slot() for e in diary.entries]), SlotSet("diary_entry", None)]
+
+
+class ActionShowDiary(Action):
+    def name(self) -> str:
+        return "action_show_diary"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
+        diary = diary_of(tracker)
+        reference = patient_ref(tracker.sender_id)
+        send(dispatcher, [diary_replies.summary(diary, reference) if diary else diary_replies.not_started()])
+        return []
+
+
+class ValidateCallbackForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_callback_form"
+
+    async def validate_callback_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        return await apply(callback_flow.name_step(str(value)), "callback_name", dispatcher, tracker)
+
+    async def validate_callback_phone(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        step = callback_flow.phone_step(str(value), get_settings())
+        return await apply(step, "callback_phone", dispatcher, tracker)
+
+    async def validate_callback_time(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        return await apply(callback_flow.time_step(str(value)), "callback_time", dispatcher, tracker)
+
+
+def _before_form(tracker: Tracker) -> tuple[list[tuple[str, str]], str | None]:
+    """The conversation before the callback form started, and the last reply's kind."""
+    events = list(tracker.events)
+    start = max(
+        (
+            i
+            for i, e in enumerate(events)
+            if e.get("event") == "active_loop" and e.get("name") == "callback_form"
+        ),
+        default=len(events),
+    )
+    messages, kind = [], None
+    for event in events[:start]:
+        if event.get("event") == "user":
+            messages.append(("patient", event.get("text") or ""))
+        elif event.get("event") == "bot":
+            messages.append(("assistant", event.get("text") or ""))
+            kind = ((event.get("data") or {}).get("custom") or {}).get("kind") or kind
+    return messages, kind
+
+
+class ActionSubmitCallback(Action):
+    def name(self) -> str:
+        return "action_submit_callback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
+        settings = get_settings()
+        messages, last_kind = _before_form(tracker)
+        _, earlier = escalations(tracker)
+        phone = read_phone(str(tracker.get_slot("callback_phone") or ""), settings.callback_region)
+        request = CallbackRequest(
+            conversation=tracker.sender_id,
+            name=str(tracker.get_slot("callback_name") or ""),
+            phone=phone.e164 or str(tracker.get_slot("callback_phone") or ""),
+            phone_display=phone.display or str(tracker.get_slot("callback_phone") or ""),
+            best_time=str(tracker.get_slot("callback_time") or ""),
+            reason=callback_flow.reason(earlier, last_kind),
+            excerpt=callback_flow.excerpt(messages),
+        )
+        reply, callback_id = await asyncio.to_thread(
+            callback_flow.submit, request, callback_store(), settings
+        )
+        send(dispatcher, [reply])
+        worker = start_delivery()
+        if worker is not None and callback_id:
+            worker.poke()
+        events = [
+            SlotSet("callback_name", None),
+            SlotSet("callback_phone", None),
+            SlotSet("callback_time", None),
+        ]
+        if callback_id:
+            events.append(SlotSet("callback_request", {"id": callback_id}))
+        return events
+
+
+start_delivery()

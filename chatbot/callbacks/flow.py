@@ -1,0 +1,94 @@
+"""The callback form's steps, and the request that is stored when it is complete."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from chatbot.callbacks.phone import read_phone
+from chatbot.callbacks.store import CallbackRequest, CallbackStore, CallbackStoreError
+from chatbot.form_steps import Step, answer_first, ask_again, keep, looks_like_question
+from chatbot.replies import Reply, call_buttons
+from chatbot.reply_kinds import ReplyKind
+from chatbot.settings import Settings
+
+MAX_NAME = 80
+MAX_TIME = 120
+EXCERPT_MESSAGES = 8
+EXCERPT_CHARS = 300
+_NAME_LEAD = re.compile(
+    r"^\s*(?:my name is|my name's|name is|i am|i'm|im|it's|its|this is|call me)\s+", re.IGNORECASE
+)
+
+
+def name_step(text: str) -> Step:
+    if looks_like_question(text):
+        return answer_first(text)
+    name = _NAME_LEAD.sub("", (text or "").strip()).strip(" .!,")
+    if not re.search(r"[^\W\d_]", name):
+        return ask_again('I need a name the nurse can ask for, like "Maria" or "John Smith".')
+    if len(name) > MAX_NAME:
+        return ask_again(f"That is longer than a name ({MAX_NAME} characters at most).")
+    return keep(name)
+
+
+def phone_step(text: str, settings: Settings) -> Step:
+    if looks_like_question(text) and not any(ch.isdigit() for ch in text):
+        return answer_first(text)
+    reading = read_phone(text, settings.callback_region)
+    if reading.e164 is None:
+        return ask_again(reading.problem or "")
+    return keep(reading.e164)
+
+
+def time_step(text: str) -> Step:
+    value = (text or "").strip()
+    if looks_like_question(value):
+        return answer_first(value)
+    if not re.search(r"[^\W_]", value):
+        return ask_again('Please tell me when suits you, like "this afternoon" or "any time".')
+    return keep(value[:MAX_TIME])
+
+
+def reason(earlier_escalation: str | None, last_reply_kind: str | None) -> str:
+    if earlier_escalation == "urgent":
+        return "urgent advice given in the chat"
+    if earlier_escalation == "emergency":
+        return "emergency advice given in the chat"
+    if last_reply_kind == str(ReplyKind.NO_ANSWER):
+        return "the assistant had no answer"
+    return "patient asked for a call"
+
+
+def excerpt(messages: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
+    """The last messages before the request: (who, text) -> [{"who", "text"}], cut short."""
+    kept = [(who, (text or "").strip()) for who, text in messages if (text or "").strip()]
+    return [{"who": who, "text": text[:EXCERPT_CHARS]} for who, text in kept[-EXCERPT_MESSAGES:]]
+
+
+def submit(request: CallbackRequest, store: CallbackStore, settings: Settings) -> tuple[Reply, str | None]:
+    """Store first; only then tell the patient it is received. Returns (reply, id)."""
+    try:
+        callback_id = store.add(request)
+    except CallbackStoreError:
+        return Reply(
+            ReplyKind.CALLBACK_NOT_SAVED,
+            text=(
+                "I'm sorry, I couldn't save your request just now. Please call "
+                f"{settings.clinic_name} at {settings.clinic_phone}. If it is an emergency, "
+                f"call {settings.emergency_number} now."
+            ),
+            buttons=call_buttons(settings),
+        ), None
+    return Reply(
+        ReplyKind.CALLBACK_RECEIVED,
+        text=(
+            f"Thank you, {request.name}. Your request is saved (reference {callback_id}). A nurse "
+            f"from {settings.clinic_name} will call {request.phone_display} ({request.best_time}), "
+            f"during opening hours ({settings.clinic_hours}). If your symptoms get worse before "
+            f"then, call the clinic at {settings.clinic_phone}, or urgent care if it is closed; "
+            f"in an emergency call {settings.emergency_number}."
+        ),
+        buttons=call_buttons(settings),
+        data={"reference": callback_id},
+    ), callback_id

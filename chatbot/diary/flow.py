@@ -1,0 +1,44 @@
+"""The diary form's steps: the score before the block, the block time, each entry."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from chatbot.diary.diary import Diary, read_block_time, read_entry
+from chatbot.diary.scores import read_score
+from chatbot.form_steps import Step, answer_first, ask_again, keep, looks_like_question
+
+
+def baseline_step(text: str) -> Step:
+    if looks_like_question(text):
+        return answer_first(text)
+    reading = read_score(text)
+    return keep(reading.score) if reading.ok else ask_again(reading.problem or "")
+
+
+def block_time_step(text: str, now: datetime) -> Step:
+    if looks_like_question(text):
+        return answer_first(text)
+    reading = read_block_time(text, now)
+    return keep(reading.value.isoformat()) if reading.value else ask_again(reading.problem or "")
+
+
+def entry_step(text: str, now: datetime, diary: Diary | None) -> Step:
+    """An entry is kept as a dict for the slot; the action adds it to the diary."""
+    if diary is None:
+        return ask_again("Your diary needs the score before the block and the block time first.")
+    if looks_like_question(text):
+        return answer_first(text)
+    if is_request_to_add(text):
+        return Step(None)  # "add an entry": the form asks for the score
+    reading = read_entry(text, now, diary)
+    return keep(reading.value.to_slot()) if reading.value else ask_again(reading.problem or "")
+
+
+def is_request_to_add(text: str) -> bool:
+    """ "/add_diary_entry", "add an entry", "new entry": a request, not an entry."""
+    lowered = (text or "").lower().strip()
+    return lowered.startswith("/") or (
+        not any(ch.isdigit() for ch in lowered)
+        and ("entry" in lowered or lowered.startswith(("add", "log", "record")))
+    )

@@ -1,0 +1,47 @@
+"""Where report files go, and writing them safely (private, escaped, one place)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from chatbot import PROJECT_ROOT
+
+REPORTS_DIR = PROJECT_ROOT / "var" / "reports"
+
+
+def report_path(given: str | None, default_name: str) -> Path:
+    """The path the staff gave, or var/reports/<default_name> (git ignores var/)."""
+    return Path(given) if given else REPORTS_DIR / default_name
+
+
+def write_private(path: Path, text: str) -> Path:
+    """Written readable by the owner only: reports hold names, numbers and pain scores."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
+    return path
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for row in rows:
+        # A cell starting with = + - @ would run as a formula in a spreadsheet.
+        writer.writerow(["'" + c if isinstance(c, str) and c[:1] in "=+-@" else c for c in row])
+    return buffer.getvalue()
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A plain terminal table."""
+    cells = [[str(c) for c in header], *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

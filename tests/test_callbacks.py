@@ -1,0 +1,143 @@
+"""Nurse callbacks: phone numbers as patients type them, the form's steps, storing before
+confirming, and delivery to the clinic's system while it goes down and comes back."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import socket
+import stat
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from chatbot.callbacks import flow
+from chatbot.callbacks.delivery import DeliveryWorker
+from chatbot.callbacks.phone import read_phone
+from chatbot.callbacks.store import CallbackRequest, CallbackStore
+from chatbot.settings import load_settings
+
+
+@pytest.mark.parametrize(("text", "e164"), [
+    ("(212) 555-0143", "+12125550143"), ("212 555 0143", "+12125550143"), ("212.555.0143", "+12125550143"),
+    ("2125550143", "+12125550143"), ("1-212-555-0143", "+12125550143"), ("+1 212 555 0143", "+12125550143"),
+    ("my number is 212-555-0143", "+12125550143"), ("(617) 253-1000 cell", "+16172531000"),
+    ("+44 20 7946 0958", "+442079460958"), ("+1 (415) 555-2671", "+14155552671"),
+])
+def test_phone_numbers_are_read_and_normalised(text, e164):
+    assert read_phone(text, "US").e164 == e164
+
+
+def test_national_numbers_follow_the_region_setting():
+    assert read_phone("020 7946 0958", "GB").e164 == "+442079460958"
+    assert read_phone("(212) 555-0143", "US").display == "(212) 555-0143"
+    assert read_phone("+44 20 7946 0958", "US").display == "+44 20 7946 0958"
+
+
+@pytest.mark.parametrize("text", ["555-1234", "12345", "call me", "", "0000000000", "+1 999 999 9999"])
+def test_incomplete_or_impossible_numbers_are_re_asked(text):
+    reading = read_phone(text, "US")
+    assert reading.e164 is None and reading.problem
+
+
+def test_name_and_time_steps():
+    assert flow.name_step("My name is Maria Lopez").value == "Maria Lopez"
+    assert flow.name_step("it's José").value == "José"
+    assert flow.name_step("12345").value is None
+    assert flow.name_step("x" * 100).value is None
+    assert flow.name_step("can I take ibuprofen while I wait?").question
+    assert flow.time_step("after 3pm please").value == "after 3pm please"
+    assert flow.time_step("...").value is None
+
+
+def test_reason_says_why_the_call_was_asked_for():
+    assert flow.reason("urgent", None) == "urgent advice given in the chat"
+    assert flow.reason(None, "no_answer") == "the assistant had no answer"
+    assert flow.reason(None, "answer") == "patient asked for a call"
+
+
+def request(name: str = "Maria") -> CallbackRequest:
+    return CallbackRequest("conv-1", name, "+12125550143", "(212) 555-0143", "this afternoon",
+                           "patient asked for a call", [{"who": "patient", "text": "can a nurse call me"}])
+
+
+def test_stored_before_confirmed_and_private(tmp_path):
+    settings = dataclasses.replace(load_settings(), callback_db=tmp_path / "cb.db")
+    store = CallbackStore(settings.callback_db)
+    reply, callback_id = flow.submit(request(), store, settings)
+    assert reply.kind == "callback_received" and callback_id in reply.text
+    [stored] = CallbackStore(settings.callback_db).all()  # a new connection: it is on disk
+    assert stored.id == callback_id and stored.request.excerpt[0]["text"] == "can a nurse call me"
+    assert stat.S_IMODE(os.stat(settings.callback_db).st_mode) == 0o600
+    assert store.mark_done(callback_id.lower()) and store.all()[0].done is not None
+    assert not store.mark_done("CB-NOPE")
+
+
+def test_a_store_that_cannot_be_written_says_call_the_clinic(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    settings = dataclasses.replace(load_settings(), callback_db=blocked / "cb.db")
+    reply, callback_id = flow.submit(request(), CallbackStore(settings.callback_db), settings)
+    assert callback_id is None and reply.kind == "callback_not_saved"
+    assert settings.clinic_phone in reply.text and reply.buttons[0]["payload"].startswith("tel:")
+
+
+class Receiver:
+    """A real local HTTP server standing in for the clinic's ticketing system."""
+
+    def __init__(self, port: int) -> None:
+        self.port, self.received, self.server = port, [], None
+
+    def start(self) -> None:
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append(json.loads(body))
+                self.send_response(201)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.allow_reuse_address = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_requests_filed_while_the_clinic_system_is_down_are_delivered_once_when_it_is_back(tmp_path):
+    port = free_port()
+    receiver = Receiver(port)
+    receiver.start()
+    receiver.stop()  # the clinic's system is down
+    store = CallbackStore(tmp_path / "cb.db")
+    worker = DeliveryWorker(store, f"http://127.0.0.1:{port}/hooks/chat", first_retry=0.2).start()
+    ids = [store.add(request(name)) for name in ("Ann", "Bob", "Cy")]
+    worker.poke()
+    deadline = time.time() + 10
+    while time.time() < deadline and not all(c.attempts >= 2 for c in store.all()):
+        time.sleep(0.1)
+    assert all(c.delivered is None and c.attempts >= 2 for c in store.all())  # tried, kept
+    receiver.start()
+    deadline = time.time() + 20
+    while time.time() < deadline and not all(c.delivered for c in store.all()):
+        time.sleep(0.1)
+    time.sleep(1.0)  # any duplicate would arrive now
+    receiver.stop()
+    assert sorted(r["id"] for r in receiver.received) == sorted(ids)
+    assert {r["name"] for r in receiver.received} == {"Ann", "Bob", "Cy"}
+    assert receiver.received[0]["phone"] == "+12125550143"

@@ -1,0 +1,125 @@
+"""`chatbot report diaries` and `chatbot report callbacks`: what staff get, and that every
+output escapes what patients typed."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+
+from chatbot.callbacks.store import CallbackRequest, CallbackStore
+from chatbot.staff import callbacks as callback_report
+from chatbot.staff import diaries
+from chatbot.staff.fhir_export import to_fhir_json
+from tests.conftest import REPO
+from tests.test_gap_report import Store
+
+ZONE = ZoneInfo("America/New_York")
+BLOCK = datetime(2026, 11, 10, 9, 0, tzinfo=ZONE)
+EVIL = "<script>alert('x')</script>"
+
+
+def slot(store: Store, sender: str, name: str, value: object) -> None:
+    store.add(sender, "slot", {"name": name, "value": value})
+
+
+@pytest.fixture()
+def tracker(tmp_path) -> Store:
+    store = Store(tmp_path / "tracker.db")
+    slot(store, "patient-a", "diary_baseline", 8.0)
+    slot(store, "patient-a", "diary_block_time", BLOCK.isoformat())
+    entries = []
+    for minutes, score, activity in ((30, 2, "walking"), (60, 1, EVIL), (240, 6, "")):
+        entries.append({"at": (BLOCK + timedelta(minutes=minutes)).isoformat(), "score": score,
+                        "activity": activity})
+        slot(store, "patient-a", "diary_entries", list(entries))
+    slot(store, "patient-b", "diary_baseline", 5.0)  # never gave the block time: no diary
+    slot(store, "patient-c", "procedure", "facet_joint")
+    return store
+
+
+def test_the_last_state_of_each_diary_is_read(tracker):
+    found = diaries.read_diaries(f"sqlite:///{tracker.path}", 0, 4e9)
+    assert len(found) == 1 and [e.score for e in found[0].diary.entries] == [2, 1, 6]
+    table = diaries.format_table(found)
+    assert "88" in table and "best relief 88% at 1.0 h" in table
+
+
+def test_csv_html_and_fhir_outputs(tracker):
+    found = diaries.read_diaries(f"sqlite:///{tracker.path}", 0, 4e9)
+    rows = list(csv.reader(io.StringIO(diaries.to_csv(found))))
+    assert rows[0][:3] == ["patient ref", "block", "before"] and len(rows) == 4
+    page = diaries.to_html(found, datetime.now(ZONE))
+    assert EVIL not in page and "&lt;script&gt;" in page
+    bundle = Bundle.model_validate_json(to_fhir_json(found, datetime.now(ZONE)))
+    observations = [entry.resource for entry in bundle.entry]
+    assert len(observations) == 4  # the score before the block, then each entry
+    assert {o.code.coding[0].code for o in observations} == {"72514-3"}
+    assert observations[1].valueQuantity.value == 2
+    assert observations[1].effectiveDateTime.isoformat().startswith("2026-11-10T09:30")
+
+
+def filed(tmp_path) -> CallbackStore:
+    store = CallbackStore(tmp_path / "callbacks.db")
+    store.add(CallbackRequest("conv-1", EVIL, "+12125550143", "(212) 555-0143", "after 3pm",
+                              "urgent advice given in the chat",
+                              [{"who": "patient", "text": f"my site is red {EVIL}"}]))
+    store.add(CallbackRequest("conv-2", "Ann", "+12125550144", "(212) 555-0144", "any time",
+                              "patient asked for a call", []))
+    return store
+
+
+def test_callback_outputs_escape_every_field(tmp_path):
+    store = filed(tmp_path)
+    page = callback_report.to_html(store.all(), ZONE, datetime.now(ZONE))
+    assert EVIL not in page and page.count("&lt;script&gt;") == 2
+    text = callback_report.format_table(store.all(), ZONE, show_done=False)
+    assert "2 waiting" in text and "(212) 555-0143" in text
+    store.add(CallbackRequest("conv-3", "=HYPERLINK(\"x\")", "+12125550145", "(212) 555-0145", "now",
+                              "patient asked for a call", []))
+    spreadsheet = callback_report.to_csv(store.all(), ZONE)
+    assert "'=HYPERLINK" in spreadsheet  # a spreadsheet shows it as text, never runs it
+
+
+def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "chatbot", "report", *args], capture_output=True,
+                          text=True, cwd=REPO, env={**os.environ, **env}, timeout=120)
+
+
+def test_cli_done_and_files_go_under_var_reports_by_default(tmp_path):
+    store = filed(tmp_path)
+    first = store.all()[0].id
+    env = {"CALLBACK_DB": str(store.path)}
+    shown = run("callbacks", env=env)
+    assert shown.returncode == 0 and first in shown.stdout and "2 waiting" in shown.stdout
+    done = run("callbacks", "--done", first.lower(), env=env)
+    assert done.returncode == 0 and f"Marked {first} done" in done.stdout
+    assert "1 waiting" in run("callbacks", env=env).stdout
+    missing = run("callbacks", "--done", "CB-NOPE", env=env)
+    assert missing.returncode == 1 and "no callback request" in missing.stderr
+    written = run("callbacks", "--html", str(tmp_path / "cb.html"), env=env)
+    assert written.returncode == 0 and (tmp_path / "cb.html").exists()
+    assert oct(os.stat(tmp_path / "cb.html").st_mode & 0o777) == "0o600"
+
+
+def test_diaries_cli_writes_fhir(tracker, tmp_path):
+    out = tmp_path / "d.json"
+    result = run("diaries", "--since", "2026-11-01", "--until", "2026-11-30", "--fhir", str(out),
+                 env={"TRACKER_DB_URL": f"sqlite:///{tracker.path}", "CLINIC_TIMEZONE": "America/New_York"})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(out.read_text())["resourceType"] == "Bundle"
+
+
+def test_default_report_folder_is_ignored_by_git():
+    from chatbot.staff.report_files import REPORTS_DIR
+
+    ignored = subprocess.run(["git", "check-ignore", "-q", str(REPORTS_DIR / "x.html")], cwd=REPO)
+    assert ignored.returncode == 0
