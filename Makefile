@@ -28,7 +28,8 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help install run shell train test test-unit test-prod test-rasa test-rasa-unit validate lint bench clean \
+.PHONY: help install run shell train test test-fast test-unit test-prod test-rasa test-rasa-unit validate lint types \
+	bench clean \
 	system-packages
 
 help:
@@ -83,6 +84,19 @@ shell: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check chatbot actions tests bench scripts
 
+# Type checks: the product code, each part with the Python that runs it.
+types: $(VENV)/.installed $(VENV_RASA)/.installed
+	$(VENV)/bin/mypy --ignore-missing-imports chatbot actions \
+	  --exclude 'chatbot/rasa_server/' --exclude 'chatbot/ops/store_check.py'
+	$(VENV)/bin/mypy --ignore-missing-imports --python-executable $(VENV_RASA)/bin/python \
+	  chatbot/rasa_server chatbot/ops/store_check.py
+
+# The fast loop while you work: lint, types and the unit tests, no servers started.
+test-fast: lint types
+	$(VENV)/bin/python -m pytest -q -m "not e2e" --ignore=tests/test_widget_browser.py \
+	  --ignore=tests/test_production.py -p no:cacheprovider
+	$(VENV_RASA)/bin/python -m pytest -q -p no:cacheprovider -W ignore tests/rasa_side
+
 # Staff: check every knowledge page (and the red-flag catalogue) after editing.
 .PHONY: kb-check
 kb-check: $(VENV)/.installed
@@ -118,7 +132,7 @@ test-unit: install $(MODEL) system-packages chromium
 test-prod: install $(MODEL) system-packages
 	$(VENV)/bin/python -m pytest -q tests/test_production.py
 
-test: install lint kb-check validate test-rasa-unit test-rasa test-unit
+test: install lint types kb-check validate test-rasa-unit test-rasa test-unit
 
 bench: install $(MODEL) system-packages
 	$(VENV)/bin/python bench/run_all.py

@@ -3,7 +3,7 @@
 Two runs, each with the same simulated patients:
   1. the default profile: one Rasa instance, SQLite tracker store (what `make run` starts);
   2. the production profile: two Rasa instances on PostgreSQL + Redis behind nginx, one
-     action server (chatbot/prod_stack.py, endpoints.prod.yml).
+     action server (tests/support/prod_stack.py, endpoints.prod.yml).
 
 --patients threads chat at once, like browser tabs on the clinic's website, each with
 its own keep-alive HTTP connection. Each runs one patient's conversation after another
@@ -44,9 +44,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from chatbot import PROJECT_ROOT
-from chatbot.launcher import isolated_stack
-from chatbot.prod_stack import ProdStack
+from chatbot.ops.launcher import isolated_stack
 from chatbot.settings import load_settings
+from tests.support.prod_stack import ProdStack
 
 PROCEDURES = [
     "I had a facet joint injection this morning",

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 from chatbot import PROJECT_ROOT
-from chatbot.launcher import isolated_stack
-from chatbot.rest_client import new_conversation, send
+from chatbot.ops.launcher import isolated_stack
+from chatbot.ops.rest_client import new_conversation, send
 from chatbot.settings import load_settings
 
 QUESTIONS = [

@@ -1,8 +1,8 @@
 """What the assistant says to one patient message: the logic behind the retrieval action.
 
 Kept free of Rasa so it can be tested without a server. Escalations are decided in the
-Rasa server (chatbot.rasa_triage, chatbot.rasa_policy); here the knowledge base answers,
-with what the conversation knows: the procedure, the earlier messages (for follow-ups
+Rasa server (chatbot.rasa_server.triage_component and .safety_policy); here the knowledge
+base answers, with what the conversation knows: the procedure, the earlier messages (for follow-ups
 such as "what about a bath?"), and whether advice was given earlier.
 """
 
@@ -210,7 +210,7 @@ def _procedure_question(question: str, results: list[SearchResult], turn: Turn) 
 def _related(results: list[SearchResult], bar: float) -> list[dict[str, str]]:
     """Up to two next-best sections' headings (patient questions) as one-tap buttons."""
     top = results[0]
-    related = []
+    related: list[dict[str, str]] = []
     for result in results[1:]:
         if (
             top.score - result.score <= RELATED_WITHIN

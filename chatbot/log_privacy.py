@@ -70,7 +70,7 @@ def _scrub(record: logging.LogRecord) -> None:
         record.msg, record.args = redact(text), None
     if record.exc_info and record.exc_info[0] is not None:
         kind, error, tb = record.exc_info
-        record.exc_text = safe_exception_text(kind, error, tb)  # type: ignore[arg-type]
+        record.exc_text = safe_exception_text(kind, error, tb) if error is not None else kind.__name__
         record.exc_info = None
     record.stack_info = None
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.launcher import Stack, isolated_stack
+from chatbot.ops.launcher import Stack, isolated_stack
 from chatbot.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parent.parent

@@ -89,7 +89,9 @@ class Receiver:
     """A real local HTTP server standing in for the clinic's ticketing system."""
 
     def __init__(self, port: int) -> None:
-        self.port, self.received, self.server = port, [], None
+        self.port = port
+        self.received: list[dict] = []
+        self.server: ThreadingHTTPServer | None = None
 
     def start(self) -> None:
         received = self.received
@@ -104,11 +106,12 @@ class Receiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.server.allow_reuse_address = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        self.server = server
 
     def stop(self) -> None:
+        assert self.server is not None
         self.server.shutdown()
         self.server.server_close()
 

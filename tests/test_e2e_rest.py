@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from chatbot.launcher import isolated_stack
+from chatbot.ops.launcher import isolated_stack
 from tests.conftest import escalation_levels, post
 
 pytestmark = pytest.mark.e2e

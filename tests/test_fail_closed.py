@@ -11,11 +11,11 @@ import sys
 import pytest
 
 from chatbot import triage
-from chatbot.launcher import MODEL, RASA_BIN, free_port
+from chatbot.ops.launcher import MODEL, RASA_BIN, free_port
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.e2e
-SETUP_ERROR_EXIT = 78  # chatbot.rasa_triage.SETUP_ERROR_EXIT (that module needs Rasa)
+SETUP_ERROR_EXIT = 78  # chatbot.rasa_server.triage_component.SETUP_ERROR_EXIT (that module needs Rasa)
 
 
 def broken_catalogue(tmp_path):

@@ -15,8 +15,8 @@ import faiss
 import numpy as np
 import pytest
 
-from chatbot import launcher
-from chatbot.launcher import Stack, StartupError, free_port, isolated_stack
+from chatbot.ops import launcher
+from chatbot.ops.launcher import Stack, StartupError, free_port, isolated_stack
 from chatbot.retrieval.index import refresh_index
 from chatbot.retrieval.service import IndexUnavailableError, KnowledgeService
 from chatbot.settings import Settings

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from chatbot import gaps
+from chatbot.staff import gaps
 from tests.conftest import REPO
 from tests.fakes import BagOfWordsEncoder
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.launcher import Stack, StartupError, isolated_stack
+from chatbot.ops.launcher import Stack, StartupError, isolated_stack
 from chatbot.settings import Settings
 from tests.conftest import escalation_levels, post
 

@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from chatbot.answers import Turn
-from chatbot.launcher import isolated_stack
+from chatbot.ops.launcher import isolated_stack
 from chatbot.retrieval.service import KnowledgeService
 from chatbot.settings import load_settings
 from tests.conftest import REPO, post

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from chatbot import triage
-from chatbot.kb_check import SECTION_WORDS, check_knowledge
-from chatbot.kb_scaffold import ScaffoldError, new_page
 from chatbot.retrieval.pages import load_knowledge, parse_page
 from chatbot.settings import load_settings
+from chatbot.staff.kb_check import SECTION_WORDS, check_knowledge
+from chatbot.staff.kb_scaffold import ScaffoldError, new_page
 from tests.conftest import REPO
 
 ANSWER = ("Most people feel sore where the needle went in for a day or two. An ice pack "
@@ -338,9 +338,9 @@ def test_preview_answers_like_the_assistant_and_includes_drafts(kb, tmp_path):
     import dataclasses
 
     from chatbot.answers import Turn, reply_to
-    from chatbot.kb_preview import format_preview, preview
     from chatbot.retrieval.index import refresh_index
     from chatbot.settings import load_settings
+    from chatbot.staff.kb_preview import format_preview, preview
     from tests.fakes import DIM, BagOfWordsEncoder
 
     (kb / "sore.md").write_text(make_page())

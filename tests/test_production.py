@@ -1,5 +1,5 @@
 """The production profile with real servers: PostgreSQL tracker store, Redis lock store,
-nginx in front of two Rasa instances, one action server (chatbot/prod_stack.py)."""
+nginx in front of two Rasa instances, one action server (tests/support/prod_stack.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from chatbot.prod_stack import ProdStack
 from chatbot.settings import Settings
 from tests.conftest import escalation_levels, post
+from tests.support.prod_stack import ProdStack
 
 pytestmark = pytest.mark.e2e
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from chatbot.launcher import Stack
+from chatbot.ops.launcher import Stack
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.e2e
@@ -76,6 +76,12 @@ class Widget:
         replies = self.page.locator(".cc-log > .cc-bot, .cc-log > .cc-alert")
         expect(replies).not_to_have_count(before)
         expect(self.page.locator(".cc-dots")).to_have_count(0)  # typing indicator gone
+
+    def tap(self, name: str) -> None:
+        """Tap a quick-reply button (the last one with that name) and wait for the reply."""
+        replies = self.page.locator(".cc-log > .cc-bot, .cc-log > .cc-alert").count()
+        self.log.get_by_role("button", name=name).last.click()
+        self.wait_for_replies(replies)
 
     def answer(self):
         return self.log.locator(".cc-bot").filter(has=self.page.locator(".cc-source")).last
@@ -263,3 +269,59 @@ def test_unreachable_server_shows_an_error_with_retry(widget, settings):
     expect(error).to_have_count(0)
     expect(widget.answer().locator(".cc-source")).to_contain_text("numb")
     expect(widget.log.locator(".cc-user")).to_have_count(1)  # the message is not shown twice
+
+
+def fill_diary(visitor: Widget) -> None:
+    visitor.ask("I had my medial branch block this morning")
+    visitor.tap("Start my pain diary")
+    expect(visitor.log.locator(".cc-bot").last).to_contain_text("how bad was your usual pain")
+    visitor.ask("6")
+    visitor.ask("an hour ago")
+    expect(visitor.log.locator(".cc-bot").last).to_contain_text("Still useful")
+    visitor.tap("Add an entry")
+    visitor.ask("2 walking")
+    expect(visitor.log.locator(".cc-bot").last).to_contain_text("67% less pain")
+    visitor.tap("Show my diary")
+
+
+def test_a_pain_diary_in_the_chat_shows_a_printable_table(widget):
+    widget.open()
+    fill_diary(widget)
+    table = widget.log.locator(".cc-diary-table").last
+    expect(table.locator("th")).to_have_text(["Time", "After the block", "Score", "Relief", "What you did"])
+    expect(table.locator("tr")).to_have_count(2)
+    expect(table.locator("tr").nth(1).locator("td").nth(2)).to_have_text("2/10")
+    expect(table.locator("tr").nth(1).locator("td").nth(3)).to_have_text("67%")
+    diary = widget.log.locator(".cc-diary").last
+    expect(diary).to_contain_text("doctor")
+    expect(diary.get_by_role("button", name="Print my diary")).to_be_visible()
+    widget.screenshot("diary-desktop.png")
+
+
+def test_the_pain_diary_fits_a_360px_phone(browser, stack):
+    phone = Widget(browser, stack, PHONE)
+    try:
+        phone.open()
+        fill_diary(phone)
+        box = phone.log.locator(".cc-table-scroll").last.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] + 0.5
+        phone.screenshot("diary-mobile.png")
+    finally:
+        phone.close()
+
+
+def test_a_callback_request_from_the_urgent_advice(widget, settings):
+    widget.open()
+    widget.ask("the injection site is red, hot and swollen and I have a fever of 101")
+    alert = widget.page.get_by_role("alert")
+    expect(alert).to_have_class("cc-msg cc-alert cc-alert-urgent")
+    widget.tap("Ask a nurse to call me back")
+    expect(widget.log.locator(".cc-bot").last).to_contain_text("seen only by the clinic's care team")
+    widget.ask("Sam Example")
+    widget.ask("(212) 555-0143")
+    widget.ask("this afternoon")
+    confirmed = widget.log.locator(".cc-bot").last
+    expect(confirmed).to_contain_text("Your request is saved (reference CB-")
+    expect(confirmed.get_by_role("link", name=f"Call {settings.clinic_name}")).to_have_attribute(
+        "href", f"tel:{settings.clinic_phone_tel}")
+    widget.screenshot("callback-desktop.png")

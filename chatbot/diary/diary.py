@@ -121,7 +121,8 @@ def read_entry(text: str, now: datetime, diary: Diary) -> Reading:
         return Reading(
             problem=f"That is before the block ({diary.block_at:%H:%M}). What time was this score?"
         )
-    return Reading(Entry(at, float(score.score), _activity(rest)))
+    value = score.score if score.score is not None else 0.0  # ok: a score was read
+    return Reading(Entry(at, float(value), _activity(rest)))
 
 
 def _activity(rest: str) -> str:

@@ -238,7 +238,8 @@ def refresh_index(
         for block, count in to_embed:
             blocks[block], start = encoded[start:start + count], start + count
 
-    vectors = np.vstack(blocks) if blocks else np.zeros((0, dimension), np.float32)
+    ready = [block for block in blocks if block is not None]  # every block is filled above
+    vectors = np.vstack(ready) if ready else np.zeros((0, dimension), np.float32)
     index = KnowledgeIndex(encoder, sections, vectors.astype(np.float32))
     if report.changed or hashes != old_hashes:
         try:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import yaml
 
+from chatbot.errors import ChatbotError
+
 PROCEDURES = ("facet_joint", "medial_branch_block", "trigger_point", "general")
 # The topic names a page may list under 'topics'. The assistant's intents map onto them
 # (chatbot.answers.INTENT_TOPICS), so a new topic needs an intent that uses it to matter.
@@ -37,8 +39,8 @@ _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.DOTALL)
 _HEADING = re.compile(r"^(#{1,2})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
 
 
-class PageError(ValueError):
-    """A page that cannot be used; the message names the file and what to fix."""
+class PageError(ChatbotError):
+    """A page that cannot be used: the file (path), the problem and what to fix."""
 
 
 @dataclass(frozen=True)
@@ -121,30 +123,30 @@ def _parse_page(text: str, relative_path: str) -> Page:
     text = normalise_text(text)
     match = _FRONT_MATTER.match(text)
     if not match:
-        raise PageError(f"{relative_path}: missing front matter (a '---' block at the top)")
+        raise PageError("missing front matter (a '---' block at the top)", path=relative_path)
     try:
         meta = yaml.load(match.group(1), Loader=_YAML_LOADER) or {}
     except yaml.YAMLError as error:
-        raise PageError(f"{relative_path}: front matter is not valid YAML: {error}") from None
+        raise PageError(f"front matter is not valid YAML: {error}", path=relative_path) from None
     if not isinstance(meta, dict):
-        raise PageError(f"{relative_path}: front matter must be 'key: value' lines")
+        raise PageError("front matter must be 'key: value' lines", path=relative_path)
     title = meta.get("title")
     procedure = meta.get("procedure")
     if not isinstance(title, str) or not title.strip():
-        raise PageError(f"{relative_path}: front matter needs a 'title'")
+        raise PageError("front matter needs a 'title'", path=relative_path)
     if procedure not in PROCEDURES:
         raise PageError(
-            f"{relative_path}: 'procedure' is {procedure!r}; use one of {', '.join(PROCEDURES)}"
+            f"'procedure' is {procedure!r}; use one of {', '.join(PROCEDURES)}", path=relative_path
         )
     topics = meta.get("topics") or []
     if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
-        raise PageError(f"{relative_path}: 'topics' must be a list like [driving, work]")
+        raise PageError("'topics' must be a list like [driving, work]", path=relative_path)
     try:
         sources = tuple(_source_label(entry) for entry in meta.get("sources") or [])
     except ValueError as error:
-        raise PageError(f"{relative_path}: {error}") from None
+        raise PageError(f"{error}", path=relative_path) from None
     if not sources:
-        raise PageError(f"{relative_path}: cite at least one source under 'sources'")
+        raise PageError("cite at least one source under 'sources'", path=relative_path)
 
     body = text[match.end():]
     sections = tuple(
@@ -152,10 +154,10 @@ def _parse_page(text: str, relative_path: str) -> Page:
         for heading, body_text in split_sections(body)
     )
     if not sections:
-        raise PageError(f"{relative_path}: no '## Heading' sections with text")
+        raise PageError("no '## Heading' sections with text", path=relative_path)
     draft = is_draft(meta)
     if not draft and TEMPLATE_MARKER in text:
-        raise PageError(f"{relative_path}: still has template text ({TEMPLATE_MARKER!r}) to replace")
+        raise PageError(f"still has template text ({TEMPLATE_MARKER!r}) to replace", path=relative_path)
     return Page(
         path=relative_path,
         title=title.strip(),

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from chatbot.answers import Turn, reply_to, search_in_context
+from chatbot.errors import ChatbotError
 from chatbot.replies import Reply
 from chatbot.retrieval.embedding import Embedder
 from chatbot.retrieval.index import KnowledgeIndex, RefreshReport, SearchResult, refresh_index
@@ -53,7 +54,7 @@ def _index_lock(index_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-class IndexUnavailableError(RuntimeError):
+class IndexUnavailableError(ChatbotError):
     """No usable index at start: the message says why. Never answered around silently."""
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from chatbot.diary.diary import Diary, summarise
-from chatbot.gaps import Event, hash_sender, read_events
+from chatbot.staff.gaps import Event, hash_sender, read_events
 from chatbot.staff.report_files import csv_text, table
 
 DIARY_SLOTS = ("diary_baseline", "diary_block_time", "diary_entries")

@@ -64,7 +64,7 @@ def _observation(item: PatientDiary, number: int, at: datetime, score: float, no
 
 
 def diaries_bundle(diaries: list[PatientDiary], generated: datetime) -> Bundle:
-    entries = []
+    entries: list[BundleEntry] = []
     for item in diaries:
         d = item.diary
         observations = [_observation(item, 0, d.block_at, d.baseline, "Before the diagnostic block")]

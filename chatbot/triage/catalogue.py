@@ -334,7 +334,7 @@ class _Reader:
             not_if=self.clauses(entry.lists.get("not if", [])),
             expected_hours=expected,
             escalate_after_hours=escalate,
-            if_over=if_over,  # type: ignore[arg-type]
+            if_over="emergency" if if_over == "emergency" else "urgent" if if_over == "urgent" else "routine",
             line=entry.line,
         )
 

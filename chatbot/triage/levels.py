@@ -128,7 +128,7 @@ def clean_hours(hours: object) -> float | None:
     if hours is None or isinstance(hours, bool):
         return None
     try:
-        value = float(hours)  # type: ignore[arg-type]
+        value = float(str(hours)) if not isinstance(hours, int | float) else float(hours)
     except (TypeError, ValueError):
         return None
     return value if math.isfinite(value) and value >= 0 else None

@@ -441,8 +441,8 @@ def history(text: Text, match: Match, only_old_times: bool) -> bool:
             verdict = True
         elif only_old_times:
             sentence_first, sentence_end = text.sentence_bounds(match.first)
-            sentence = set(text.tokens[sentence_first:sentence_end])
-            verdict = bool(sentence & _PAST_NARRATIVE) and not _NOW & sentence
+            in_sentence = set(text.tokens[sentence_first:sentence_end])
+            verdict = bool(in_sentence & _PAST_NARRATIVE) and not _NOW & in_sentence
     text.memo[key] = verdict
     return verdict
 

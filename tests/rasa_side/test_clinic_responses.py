@@ -10,7 +10,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from chatbot.rasa_nlg import ClinicResponses
+from chatbot.rasa_server.nlg import ClinicResponses
 from chatbot.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[2]

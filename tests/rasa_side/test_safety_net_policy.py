@@ -10,7 +10,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from chatbot.rasa_policy import SafetyNetPolicy
+from chatbot.rasa_server.safety_policy import SafetyNetPolicy
 
 REPO = Path(__file__).resolve().parents[2]
 DOMAIN = Domain.load(str(REPO / "domain.yml"))

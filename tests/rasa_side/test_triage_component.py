@@ -8,8 +8,9 @@ import pytest
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from chatbot import rasa_triage, triage
-from chatbot.rasa_triage import RedFlagTriage
+from chatbot import triage
+from chatbot.rasa_server import triage_component as rasa_triage
+from chatbot.rasa_server.triage_component import RedFlagTriage
 from chatbot.settings import get_settings
 from chatbot.triage import catalogue as catalogue_module
 

@@ -9,6 +9,7 @@ has its own client_header_timeout and client_body_timeout.
 
 from __future__ import annotations
 
+import importlib
 import logging
 
 log = logging.getLogger(__name__)
@@ -20,8 +21,8 @@ def install_request_time_cap() -> None:
     if _INSTALLED:
         return
     try:
-        from sanic.models.protocol_types import Stage  # type: ignore[attr-defined]
-    except ImportError:
+        Stage = importlib.import_module("sanic.models.protocol_types").Stage  # noqa: N806 - a class
+    except (ImportError, AttributeError):
         try:
             from sanic.http import Stage
         except ImportError:  # another Sanic: nothing to patch, and nginx caps it anyway
@@ -39,5 +40,5 @@ def install_request_time_cap() -> None:
         if reading:
             self._time = started  # more bytes of the same request buy no more time
 
-    HttpProtocol.data_received = data_received  # type: ignore[method-assign]
+    setattr(HttpProtocol, "data_received", data_received)  # noqa: B010 - a patch, on purpose
     _INSTALLED = True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import urllib.error
 
-from chatbot.rest_client import ChatUnavailable, new_conversation, send
+from chatbot.ops.rest_client import ChatUnavailable, new_conversation, send
 from chatbot.settings import Settings
 
 

@@ -534,8 +534,8 @@ def check_knowledge(knowledge_dir: Path, catalogues: Iterable[Path] | None = Non
             try:
                 parse_page(raw, relative)
             except PageError as error:
-                report.findings.append(Finding(path, 1, "error", str(error).split(": ", 1)[-1],
-                                               "see the page format in docs/STAFF.md"))
+                report.findings.append(Finding(path, error.line or 1, "error", error.problem,
+                                               error.fix or "see the page format in docs/STAFF.md"))
         if checker.info.draft:
             report.drafts.append(relative)
         else:

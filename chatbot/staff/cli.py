@@ -71,19 +71,19 @@ def cmd_triage(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from chatbot.launcher import serve
+    from chatbot.ops.launcher import serve
 
     return serve(load_settings())
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from chatbot.terminal_chat import chat
+    from chatbot.ops.terminal_chat import chat
 
     return chat(load_settings(), args.url)
 
 
 def cmd_kb_new(args: argparse.Namespace) -> int:
-    from chatbot.kb_scaffold import ScaffoldError, new_page
+    from chatbot.staff.kb_scaffold import ScaffoldError, new_page
 
     settings = load_settings()
     topics = tuple(t.strip() for t in (args.topics or "").split(",") if t.strip())
@@ -120,7 +120,7 @@ def invoked_as() -> str:
 def cmd_kb_check(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from chatbot.kb_check import check_knowledge, format_report
+    from chatbot.staff.kb_check import check_knowledge, format_report
 
     folder = Path(args.dir) if args.dir else load_settings().knowledge_dir
     report = check_knowledge(folder)
@@ -129,8 +129,8 @@ def cmd_kb_check(args: argparse.Namespace) -> int:
 
 
 def cmd_kb_preview(args: argparse.Namespace) -> int:
-    from chatbot.kb_preview import format_preview, preview, preview_json
     from chatbot.retrieval.service import KnowledgeService
+    from chatbot.staff.kb_preview import format_preview, preview, preview_json
 
     if args.k < 1:
         print("error: --k must be 1 or more", file=sys.stderr)
@@ -168,7 +168,7 @@ def cmd_kb_preview(args: argparse.Namespace) -> int:
 
 def cmd_report_gaps(args: argparse.Namespace) -> int:
 
-    from chatbot import gaps
+    from chatbot.staff import gaps
 
     settings = load_settings()
     try:
@@ -222,8 +222,7 @@ def cmd_report_diaries(args: argparse.Namespace) -> int:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from chatbot import gaps
-    from chatbot.staff import diaries
+    from chatbot.staff import diaries, gaps
     from chatbot.staff.report_files import report_path
 
     settings = load_settings()

@@ -32,7 +32,7 @@ from rasa.shared.nlu.training_data.message import Message
 from chatbot import triage
 from chatbot.errors import ChatbotError
 from chatbot.escalation import RED_FLAG_INTENTS, RESPONSE_TO_INTENT, SPANISH_INTENT, escalation_response
-from chatbot.rasa_guard import FULL_TEXT
+from chatbot.rasa_server.guards import FULL_TEXT
 from chatbot.settings import Settings, get_settings
 from chatbot.triage.language import language_of
 

@@ -12,10 +12,11 @@ import json
 import re
 from pathlib import Path
 
+from chatbot.errors import ChatbotError
 from chatbot.retrieval.pages import PROCEDURES, TOPICS, load_knowledge, slugify
 
 
-class ScaffoldError(ValueError):
+class ScaffoldError(ChatbotError):
     """The page cannot be created; the message says why and what to do instead."""
 
 

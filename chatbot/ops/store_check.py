@@ -4,7 +4,7 @@ Rasa waits forever, retrying every 5 s, when its SQL tracker store cannot be rea
 during a conversation it falls back to an in-memory store when the database fails. Neither
 is acceptable for a clinic, so the launcher runs
 
-    .venv-rasa/bin/python -m chatbot.store_check endpoints.prod.yml
+    .venv-rasa/bin/python -m chatbot.ops.store_check endpoints.prod.yml
 
 first. It reads the file the way Rasa does (``${VAR}`` from the environment), connects to
 each store with its credentials, creates Rasa's tracker tables if they are missing (so
@@ -21,8 +21,10 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from chatbot.errors import ChatbotError
 
-class StoreError(RuntimeError):
+
+class StoreError(ChatbotError):
     pass
 
 
@@ -36,7 +38,7 @@ def _where(kwargs: dict[str, Any], host: str | None) -> str:
 def check_tracker_store(config: Any) -> str:
     if config is None or config.type is None:
         return "tracker store: in memory (conversations are lost on restart)"
-    if str(config.type).lower() not in ("sql", "chatbot.rasa_store.durablesqltrackerstore"):
+    if str(config.type).lower() not in ("sql", "chatbot.rasa_server.tracker_store.durablesqltrackerstore"):
         return f"tracker store: {config.type} (not checked)"
     import sqlalchemy as sa
     from rasa.core.tracker_store import SQLTrackerStore
@@ -112,7 +114,7 @@ def check_lock_store(config: Any) -> str:
 def main(argv: list[str]) -> int:
     warnings.simplefilter("ignore")  # Rasa's and SQLAlchemy's deprecation notes
     if len(argv) != 1:
-        print("usage: python -m chatbot.store_check ENDPOINTS_FILE", file=sys.stderr)
+        print("usage: python -m chatbot.ops.store_check ENDPOINTS_FILE", file=sys.stderr)
         return 2
     path = argv[0]
     if not Path(path).is_file():

@@ -41,8 +41,8 @@ from sanic.response import HTTPResponse
 from chatbot import log_privacy
 from chatbot.conversation_tokens import conversation_id, new_token
 from chatbot.errors import ChatbotError
-from chatbot.rasa_store import store_failures
-from chatbot.sanic_limits import install_request_time_cap
+from chatbot.rasa_server.sanic_limits import install_request_time_cap
+from chatbot.rasa_server.tracker_store import store_failures
 from chatbot.settings import get_settings
 
 log_privacy.install()  # before any request is logged
@@ -55,7 +55,7 @@ ACTION_TIMEOUT_SECONDS = 4
 # that keeps its port would hold every patient that long (Sanic cuts it at 60 s with no
 # advice). Escalations go out before the action is called; the rest of the message
 # gets the safe reply after a few seconds instead.
-rasa_actions.DEFAULT_REQUEST_TIMEOUT = ACTION_TIMEOUT_SECONDS  # type: ignore[attr-defined]
+setattr(rasa_actions, "DEFAULT_REQUEST_TIMEOUT", ACTION_TIMEOUT_SECONDS)  # noqa: B010 - a patch
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
@@ -109,7 +109,6 @@ def make_limiter(limit: int, redis_url: str) -> RateLimiter | RedisRateLimiter:
     return RedisRateLimiter(limit, redis_url) if redis_url else RateLimiter(limit)
 
 
-ANSWER_ACTION = "action_answer_question"
 # The custom actions that failed while the current request was handled. Each request runs
 # in its own asyncio task, and so its own context: patients never see each other's state.
 _failed_actions: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
@@ -117,38 +116,35 @@ _failed_actions: contextvars.ContextVar[list[str] | None] = contextvars.ContextV
 )
 
 
-class _ActionFailureRecorder(logging.Handler):
-    """Notes a failed retrieval action for the request being handled.
+_RECORDING = False
+
+
+def _record_action_failures() -> None:
+    """Note every custom action that fails while a request is handled.
 
     When the action server is down or fails, Rasa's processor logs the exception and
     carries on without the action's messages, so the REST reply would be empty (or only
-    an escalation). Its log record is the one signal it leaves; the channel then adds a
-    safe reply with the clinic's phone number.
+    an escalation). Wrapping RemoteAction.run records the failure itself (no log text is
+    read); the channel then adds a safe reply with the clinic's phone number.
     """
+    global _RECORDING
+    if _RECORDING:
+        return
+    from rasa.core.actions.action import RemoteAction
 
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
+    original = RemoteAction.run
 
-    def emit(self, record: logging.LogRecord) -> None:
-        failed = _failed_actions.get()
-        if failed is None:
-            return
+    async def run(self: RemoteAction, *args: Any, **kwargs: Any) -> Any:
         try:
-            message = record.getMessage()
-        except Exception:  # a malformed record must not break the reply
-            return
-        if ANSWER_ACTION in message:
-            failed.append(ANSWER_ACTION)
+            return await original(self, *args, **kwargs)
+        except Exception:
+            failed = _failed_actions.get()
+            if failed is not None:
+                failed.append(self.name())
+            raise
 
-
-_RECORDER = _ActionFailureRecorder()
-
-
-def _watch_action_failures() -> None:
-    for name in ("rasa.core.processor", "rasa.core.actions.action"):
-        logger = logging.getLogger(name)
-        if _RECORDER not in logger.handlers:
-            logger.addHandler(_RECORDER)
+    setattr(RemoteAction, "run", run)  # noqa: B010 - a patch, on purpose
+    _RECORDING = True
 
 
 def unavailable_text(after_escalation: bool = False) -> str:
@@ -301,7 +297,7 @@ class ClinicRestInput(RestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
-        _watch_action_failures()
+        _record_action_failures()
 
         @webhook.listener("before_server_start")
         async def setup(app: Any, loop: Any) -> None:

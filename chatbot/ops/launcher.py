@@ -28,8 +28,10 @@ from dataclasses import dataclass, field
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import BinaryIO, cast
 
 from chatbot import PROJECT_ROOT
+from chatbot.errors import ChatbotError
 from chatbot.settings import Settings
 
 RASA_BIN = Path(os.environ.get("RASA_BIN", PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"))
@@ -51,7 +53,7 @@ UNHEALTHY_AFTER = 3  # failed checks in a row before a server is restarted
 MAX_BACKOFF = 30.0
 
 
-class StartupError(RuntimeError):
+class StartupError(ChatbotError):
     """A server did not come up; the message says which and where its log is."""
 
 
@@ -68,6 +70,12 @@ def _tail(path: Path, lines: int = 25) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
+
+
+class ClinicWebServer(ThreadingHTTPServer):
+    """The local page server; config_js is the widget's settings script."""
+
+    config_js: bytes = b""
 
 
 class WebHandler(SimpleHTTPRequestHandler):
@@ -92,7 +100,7 @@ class WebHandler(SimpleHTTPRequestHandler):
             super().finish()
 
     def _config_js(self, body_too: bool) -> None:
-        body = self.server.config_js  # type: ignore[attr-defined]
+        body = cast(ClinicWebServer, self.server).config_js
         self.send_response(200)
         self.send_header("Content-Type", "text/javascript; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -110,7 +118,7 @@ class WebHandler(SimpleHTTPRequestHandler):
             return self._config_js(body_too=False)
         super().do_HEAD()
 
-    def send_head(self):  # type: ignore[no-untyped-def]
+    def send_head(self) -> BinaryIO | None:
         try:
             return super().send_head()
         except ValueError:  # a %00 in the path: a bad request, not a traceback
@@ -123,7 +131,7 @@ class WebHandler(SimpleHTTPRequestHandler):
         self.send_header("Content-Security-Policy", CSP)
         super().end_headers()
 
-    def list_directory(self, path: str) -> None:
+    def list_directory(self, path: str | os.PathLike[str]) -> None:
         self.send_error(404)
 
     def log_message(self, format: str, *args: object) -> None:  # quiet, like the other servers
@@ -136,7 +144,7 @@ class Stack:
     log_dir: Path = PROJECT_ROOT / "var" / "logs"
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
-    web: ThreadingHTTPServer | None = None
+    web: ClinicWebServer | None = None
     endpoints: str = "endpoints.yml"  # endpoints.prod.yml: PostgreSQL + Redis (README)
     extra_rasa_ports: tuple[int, ...] = ()  # more Rasa instances sharing those stores
     commands: dict[str, list[str]] = field(default_factory=dict)  # how to start each again
@@ -163,7 +171,7 @@ class Stack:
     def start_web(self) -> None:
         """The mock clinic page with the chat widget; its origin must be in CORS_ORIGINS."""
         try:
-            self.web = ThreadingHTTPServer(
+            self.web = ClinicWebServer(
                 ("127.0.0.1", self.settings.web_port), partial(WebHandler, directory=str(WEB_DIR))
             )
         except OSError as error:
@@ -172,7 +180,7 @@ class Stack:
             "serverUrl": self.rasa_url, "clinicName": self.settings.clinic_name,
             "clinicPhone": self.settings.clinic_phone, "emergencyNumber": self.settings.emergency_number,
         }
-        self.web.config_js = f"window.ClinicChatConfig = {json.dumps(config)};\n".encode()  # type: ignore[attr-defined]
+        self.web.config_js = f"window.ClinicChatConfig = {json.dumps(config)};\n".encode()
         threading.Thread(target=self.web.serve_forever, name="web", daemon=True).start()
 
     @property
@@ -189,13 +197,14 @@ class Stack:
             "ACTION_PORT": str(self.settings.action_port),
             "RASA_PORT": str(self.settings.rasa_port),
             "TRACKER_DB": str(self.settings.tracker_db),
+            "CALLBACK_DB": str(self.settings.callback_db),
             "INDEX_DIR": str(self.settings.index_dir),
             "KNOWLEDGE_DIR": str(self.settings.knowledge_dir),
             "ACTION_HOST": os.environ.get("ACTION_HOST", "localhost"),
             "CONVERSATION_SECRET": self.conversation_secret(),
             # The action server (rasa-sdk's Sanic) listens on loopback only.
             "SANIC_HOST": os.environ.get("ACTION_INTERFACE", "127.0.0.1"),
-            # The Rasa server: a whole request within 10 s (chatbot/sanic_limits.py), at
+            # The Rasa server: a whole request within 10 s (chatbot/rasa_server/sanic_limits.py), at
             # most 128 KiB (Sanic answers 413, as JSON, before reading more).
             "SANIC_REQUEST_TIMEOUT": os.environ.get("SANIC_REQUEST_TIMEOUT", "10"),
             "SANIC_REQUEST_MAX_SIZE": os.environ.get("SANIC_REQUEST_MAX_SIZE", "131072"),
@@ -273,8 +282,8 @@ class Stack:
             ], port=port)
 
     def check_stores(self) -> None:
-        """A clear error now if the tracker or lock store can't be used (chatbot.store_check)."""
-        command = [str(RASA_PYTHON), "-m", "chatbot.store_check", self.endpoints]
+        """A clear error now if the tracker or lock store can't be used (chatbot.ops.store_check)."""
+        command = [str(RASA_PYTHON), "-m", "chatbot.ops.store_check", self.endpoints]
         try:
             done = subprocess.run(
                 command, cwd=PROJECT_ROOT, env={**self._env(), "PYTHONWARNINGS": "ignore"},
@@ -455,7 +464,7 @@ def isolated_stack(workdir: Path, settings: Settings, **extra_env: str) -> Stack
     own = dataclasses.replace(
         settings, rasa_port=free_port(), action_port=free_port(), web_port=web_port,
         cors_origins=(*settings.cors_origins, f"http://localhost:{web_port}", f"http://127.0.0.1:{web_port}"),
-        tracker_db=workdir / "tracker.db",
+        tracker_db=workdir / "tracker.db", callback_db=workdir / "callbacks.db",
     )
     return Stack(own, log_dir=workdir / "logs", extra_env=extra_env, secret=secrets.token_urlsafe(32))
 
@@ -470,7 +479,6 @@ def check_triage_setup() -> None:
 
 def serve(settings: Settings) -> int:
     """`make run`: build the index, start both servers, stop them on Ctrl-C."""
-    from chatbot.errors import ChatbotError
     from chatbot.retrieval.service import IndexUnavailableError, KnowledgeService
 
     print("Checking the red-flag catalogue ...", flush=True)

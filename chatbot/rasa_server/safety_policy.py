@@ -1,6 +1,6 @@
 """Rasa policy: red-flag triage that sees the conversation, inside the Rasa server.
 
-The NLU component (chatbot.rasa_triage) reads one message alone. This policy reads the
+The NLU component (chatbot.rasa_server.triage_component) reads one message alone. This policy reads the
 tracker, so two things work without the action server:
 
 - Time since the injection said earlier: "I had my facet injection 3 days ago", then

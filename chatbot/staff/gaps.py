@@ -302,10 +302,10 @@ def _normalise(text: str) -> str:
     return " ".join(re.findall(r"[\w']+", text.lower()))
 
 
-def group_messages(messages: list[GapMessage], encoder: Encoder,
+def group_messages(messages: list[GapMessage], encoder: Encoder | None,
                    similarity: float = SIMILARITY) -> list[GapGroup]:
     """Group by meaning, then rank: most asked first, then most patients, then most recent."""
-    if not messages:
+    if not messages or encoder is None:
         return []
     unique: dict[str, list[GapMessage]] = {}
     for message in messages:
@@ -314,7 +314,7 @@ def group_messages(messages: list[GapMessage], encoder: Encoder,
     vectors = np.asarray(encoder.encode([meaning_text(unique[key][0].text) for key in keys]),
                          dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    vectors = vectors / np.where(norms == 0, 1, norms)
+    vectors = (vectors / np.where(norms == 0, 1, norms)).astype(np.float32)
     labels = _cluster(vectors, similarity)
 
     groups: list[GapGroup] = []

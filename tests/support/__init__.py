@@ -1,0 +1,1 @@
+"""Test and benchmark support: the production stack (PostgreSQL, Redis, nginx, two Rasa instances)."""
