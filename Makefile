@@ -135,7 +135,9 @@ test-prod: install $(MODEL) system-packages
 test: install lint types kb-check validate test-rasa-unit test-rasa test-unit
 
 bench: install $(MODEL) system-packages
-	$(VENV)/bin/python bench/run_all.py
+	# The NLU's intents for the retrieval questions, with Rasa's own Python (bench/retrieval_eval.py).
+	$(VENV_RASA)/bin/python scripts/nlu_intents.py
+	$(VENV)/bin/python -m bench.run_all
 
 clean:
 	rm -rf build models var $(VENV) $(VENV_RASA)

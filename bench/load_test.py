@@ -20,7 +20,7 @@ limit) every N seconds during the run: the other patients' p95 must stay under 1
 Targets: zero errors, zero lost messages, p95 under 500 ms. The exit code is 1 only for
 errors or lost messages; latency is reported, not enforced (it depends on the machine).
 
-    .venv/bin/python bench/load_test.py [--patients 20] [--messages 2000] [--pace 2.5]
+    .venv/bin/python -m bench.load_test [--patients 20] [--messages 2000] [--pace 2.5]
                                         [--conversation 20] [--only single|prod]
 """
 

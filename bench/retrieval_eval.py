@@ -8,10 +8,16 @@ answers without it ("wrong shown", target at most 5% of in-scope questions), ref
 Follow-up sets are searched the way the assistant answers them (with the earlier
 message); out-of-scope sets count refusals (target at least 95%).
 
+The assistant is run as in the chat: with the intent the trained Rasa NLU gives each
+question (var/bench/nlu_intents.json, made by `make bench` with Rasa's Python through
+scripts/nlu_intents.py; without it, no intent), including red flags, which the Rasa
+server escalates first ("escalated" below) and the answer action then answers only the
+question part of.
+
 The FIRST score of each held-out set (before any tuning on it) is kept in
 bench/data/retrieval_first_scores.json and printed beside today's.
 
-    .venv/bin/python bench/retrieval_eval.py [--misses SET]
+    .venv/bin/python -m bench.retrieval_eval
 """
 
 from __future__ import annotations
@@ -30,12 +36,26 @@ from rank_bm25 import BM25Okapi
 
 from chatbot import PROJECT_ROOT
 from chatbot.answers import Turn, reply_to
+from chatbot.escalation import RED_FLAG_INTENTS
 from chatbot.retrieval.pages import Section
 from chatbot.retrieval.service import KnowledgeService
 from chatbot.settings import load_settings
 
 DATA = PROJECT_ROOT / "tests" / "data"
 FIRST_SCORES = PROJECT_ROOT / "bench" / "data" / "retrieval_first_scores.json"
+NLU_INTENTS = PROJECT_ROOT / "var" / "bench" / "nlu_intents.json"
+
+
+def nlu_intents() -> dict[str, dict[str, str]]:
+    return json.loads(NLU_INTENTS.read_text()) if NLU_INTENTS.exists() else {}
+
+
+def turn_for(question: str, intents: dict[str, dict[str, str]], procedure: str | None = None,
+             previous: tuple[str, ...] = ()) -> Turn:
+    parsed = intents.get(question, {})
+    intent = parsed.get("intent") or None
+    return Turn(question, intent, model_intent=parsed.get("model_intent") or None, procedure=procedure,
+                previous=previous, escalated_now=intent in RED_FLAG_INTENTS)
 QUESTION_SETS = ["retrieval_dev", "retrieval_heldout_1", "retrieval_heldout_2", "retrieval_heldout_3",
                  "retrieval_heldout_4"]
 FOLLOWUP_SETS = ["followups_1", "followups_2", "followups_3"]
@@ -116,19 +136,26 @@ def outcome(replies: list[Any], hit: Any, sections: dict[str, Section]) -> str:
     return "refused"
 
 
+def outcome_of_turn(turn: Turn, replies: list[Any], hit: Any, sections: dict[str, Section]) -> str:
+    result = outcome(replies, hit, sections)
+    # A red flag was escalated by the Rasa server; no answer beside it is not a refusal.
+    return "escalated" if turn.escalated_now and result == "refused" else result
+
+
 OUTCOMES = ("right", "wrong", "shown_unanswerable", "suggested_right", "suggested", "ask_procedure",
-            "refused")
+            "escalated", "refused")
 
 
 def assistant_outcomes(
-    service: KnowledgeService, rows: list[dict[str, str]], followup: bool
+    service: KnowledgeService, rows: list[dict[str, str]], followup: bool, intents: dict[str, dict[str, str]]
 ) -> dict[str, Any]:
     sections = {s.heading: s for s in service.index.sections}
     counts = dict.fromkeys(OUTCOMES, 0)
     for row in rows:
         previous = (row["previous"],) if followup else ()
-        turn = Turn(row["question"], None, procedure=row.get("procedure") or None, previous=previous)
-        counts[outcome(reply_to(turn, service.search, service.settings), matcher(row), sections)] += 1
+        turn = turn_for(row["question"], intents, row.get("procedure") or None, previous)
+        replies = reply_to(turn, service.search, service.settings)
+        counts[outcome_of_turn(turn, replies, matcher(row), sections)] += 1
     in_scope = max(1, sum(matcher(row) is not None for row in rows))
     return {**counts, "in_scope": in_scope,
             "wrong_shown_rate": round(counts["wrong"] / in_scope, 3),
@@ -139,7 +166,9 @@ def assistant_outcomes(
 def evaluate() -> dict[str, Any]:
     service = KnowledgeService(load_settings())
     baselines = Baselines(service)
-    result: dict[str, Any] = {"sections": len(service.index.sections), "sets": {}}
+    intents = nlu_intents()
+    result: dict[str, Any] = {"sections": len(service.index.sections), "sets": {},
+                              "nlu_intents": bool(intents)}
     timings: list[float] = []  # one search per question, as the assistant searches it
     followup_timings: list[float] = []  # a follow-up turn: alone and, if it reads as one, joined
     for name in QUESTION_SETS + FOLLOWUP_SETS:
@@ -158,11 +187,11 @@ def evaluate() -> dict[str, Any]:
             "bm25": rank_metrics([baselines.bm25_top(q) for q in questions], hits),
             "dense": rank_metrics([baselines.dense_top(q) for q in questions], hits),
             "retriever": rank_metrics(ours, hits),
-            "assistant": assistant_outcomes(service, rows, followup),
+            "assistant": assistant_outcomes(service, rows, followup, intents),
         }
     for name in OUT_OF_SCOPE_SETS:
         rows = load(name)
-        refused = sum(outcome(reply_to(Turn(r["question"], None), service.search, service.settings),
+        refused = sum(outcome(reply_to(turn_for(r["question"], intents), service.search, service.settings),
                               None, {}) == "refused" for r in rows)
         result["sets"][name] = {"questions": len(rows), "refused": refused,
                                 "refusal_rate": round(refused / len(rows), 3)}
@@ -192,13 +221,14 @@ def print_report(result: dict[str, Any], first: dict[str, Any]) -> None:
     print("\nWhat the patient gets (the assistant's replies): an answer that holds the fact (right),")
     print("one that does not (wrong), an answer to a question the pages cannot answer (to NONE),")
     print('"is your question one of these?" buttons with / without the right section, refused.')
-    print(f"\n{'set':<22}{'right':>6}{'wrong':>6}{'to NONE':>8}{'sugg+':>6}{'sugg-':>6}{'ask':>5}"
+    print(f"\n{'set':<22}{'right':>6}{'wrong':>6}{'to NONE':>8}{'sugg+':>6}{'sugg-':>6}{'ask':>5}{'esc':>5}"
           f"{'refused':>8}{'wrong/in-scope':>16}{'reached right':>15}")
     for name, entry in result["sets"].items():
         if "assistant" in entry:
             a = entry["assistant"]
             print(f"{name:<22}{a['right']:>6}{a['wrong']:>6}{a['shown_unanswerable']:>8}"
-                  f"{a['suggested_right']:>6}{a['suggested']:>6}{a['ask_procedure']:>5}{a['refused']:>8}"
+                  f"{a['suggested_right']:>6}{a['suggested']:>6}{a['ask_procedure']:>5}{a['escalated']:>5}"
+                  f"{a['refused']:>8}"
                   f"{a['wrong_shown_rate']:>16.1%}{a['reached_right_rate']:>15.1%}")
     for name, entry in result["sets"].items():
         if "refusal_rate" in entry:

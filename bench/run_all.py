@@ -7,16 +7,16 @@ import sys
 
 from chatbot import PROJECT_ROOT
 
-BENCHMARKS = ["retrieval_eval.py", "triage_eval.py", "rest_latency.py", "nlu_eval.py",
-              "kb_reload_bench.py", "load_test.py"]
+BENCHMARKS = ["retrieval_eval", "triage_eval", "rest_latency", "nlu_eval", "kb_reload_bench", "load_test",
+              "kill_test"]
 
 
 def main() -> int:
     failed = []
     for script in BENCHMARKS:
-        print(f"\n=== {script} ===", flush=True)
-        code = subprocess.run([sys.executable, str(PROJECT_ROOT / "bench" / script)],
-                              cwd=PROJECT_ROOT).returncode
+        print(f"\n=== bench/{script}.py ===", flush=True)
+        # As modules from the project folder, so bench/ can use tests/support/.
+        code = subprocess.run([sys.executable, "-m", f"bench.{script}"], cwd=PROJECT_ROOT).returncode
         if code:
             failed.append(script)
     if failed:

@@ -16,10 +16,11 @@ from datetime import datetime
 from chatbot import triage
 from chatbot.diary import replies as diary_replies
 from chatbot.escalation import RED_FLAG_INTENTS
-from chatbot.message_checks import has_readable_text, questions_in
+from chatbot.message_checks import asked_part, has_readable_text, questions_in
 from chatbot.replies import Reply, call_buttons
 from chatbot.reply_kinds import ReplyKind
 from chatbot.retrieval.index import SearchResult
+from chatbot.retrieval.pages import Section
 from chatbot.settings import Settings
 from chatbot.triage.timing import hours_ago
 
@@ -81,23 +82,57 @@ def reminder(level: str | None, settings: Settings) -> str:
     return ""
 
 
-def decide(results: list[SearchResult], settings: Settings, out_of_scope: bool = False) -> str:
+_PROCEDURE_WORDS = re.compile(
+    r"\b(?:an?|my|the)?\s*(?:facet(?: joint)?|medial branch|trigger[- ]point|radiofrequency ablation|rfa)"
+    r"(?:\s+(?:injections?|blocks?|shots?))?\b",
+    re.IGNORECASE,
+)
+
+
+_SMALL_WORDS = frozenset({
+    "a", "an", "the", "i", "my", "me", "is", "it", "its", "do", "does", "did", "can", "could",
+    "will", "would", "should", "when", "what", "how", "why", "after", "before", "to", "of",
+    "for", "in", "on", "at", "and", "or", "be", "are", "am",
+})
+
+
+def question_words(heading: str) -> frozenset[str]:
+    """The words of the question a heading asks, without the procedure's name."""
+    return frozenset(re.findall(r"[a-z]+", _PROCEDURE_WORDS.sub(" ", heading.lower()))) - _SMALL_WORDS
+
+
+def same_question(a: Section, b: Section) -> bool:
+    """ "Can I drive home after a facet joint injection?" and "Can I drive after a trigger
+    point injection?" ask the same thing for two procedures."""
+    if a.procedure == b.procedure:
+        return a.heading == b.heading
+    words_a, words_b = question_words(a.heading), question_words(b.heading)
+    return bool(words_a | words_b) and len(words_a & words_b) / len(words_a | words_b) >= 0.5
+
+
+def decide(
+    results: list[SearchResult], settings: Settings, topics: tuple[str, ...] = (), out_of_scope: bool = False
+) -> str:
     """'answer', 'suggest' or 'none' for the best sections of a question.
 
-    An answer needs a high score and a clear lead over the next different section (or a
-    very high score): on held-out questions a near tie was wrong about one time in three.
-    The NLU's "out of scope" needs the very high score, and gets no suggestions."""
+    An answer needs a high score and a clear lead over the next section that asks a
+    different question (the same question for another procedure is not a rival: that is
+    "which injection was it?"), or a very high score. The bar is lower when the NLU's
+    intent and the section agree on the topic. On held-out questions a near tie was wrong
+    about one time in three. The NLU's "out of scope" needs the very high score."""
     if not results:
         return "none"
-    top = results[0].score
-    rival = next((r.score for r in results[1:] if r.section.heading != results[0].section.heading), 0.0)
-    if top >= settings.sure_answer_score:
+    top = results[0]
+    rival = next((r.score for r in results[1:] if not same_question(r.section, top.section)), 0.0)
+    if top.score >= settings.sure_answer_score:
         return "answer"
     if out_of_scope:
         return "none"
-    if top >= settings.min_answer_score and top - rival >= settings.answer_margin:
+    agree = bool(set(topics) & set(top.section.topics))
+    bar = settings.min_topic_answer_score if agree else settings.min_answer_score
+    if top.score >= bar and top.score - rival >= settings.answer_margin:
         return "answer"
-    return "suggest" if top >= settings.min_suggest_score else "none"
+    return "suggest" if top.score >= min(bar, settings.min_suggest_score) else "none"
 
 
 def suggestions(results: list[SearchResult], settings: Settings) -> Reply:
@@ -145,12 +180,6 @@ _FOLLOWUP_START = re.compile(
     r"|how long|for how long|even|or|but|then|so|what else|y|and for|and after|and with|with)\b",
     re.IGNORECASE,
 )
-_QUESTION_START = re.compile(
-    r"^\s*(?:how|what|when|can|could|is|are|should|do|does|will|would|why|which|where|may|am)\b",
-    re.IGNORECASE,
-)
-
-
 def looks_like_followup(message: str) -> bool:
     """"and driving?", "what about a bath?", "how long does that last?"."""
     words = re.findall(r"[A-Za-z']+", message)
@@ -174,17 +203,6 @@ def search_in_context(
     top_alone = alone[0].score if alone else 0.0
     top_joined = joined[0].score if joined else 0.0
     return joined if top_joined >= top_alone - FOLLOWUP_MARGIN else alone
-
-
-def asked_part(message: str) -> str | None:
-    """The question in a message that also says something ("I had a facet injection this
-    morning. How long will the numbness last?"), if there is one."""
-    asked = questions_in(message)
-    if asked:
-        return asked
-    sentences = [s.strip() for s in re.split(r"(?<=[.!;])\s+|\n+", message) if s.strip()]
-    questions = [s for s in sentences if _QUESTION_START.match(s)]
-    return " ".join(questions) or None
 
 
 def _procedure_question(question: str, results: list[SearchResult], turn: Turn) -> Reply | None:
@@ -277,7 +295,7 @@ def reply_to(turn: Turn, search: Search, settings: Settings) -> list[Reply]:
 
     topics = INTENT_TOPICS.get(intent or "", ())
     results = search_in_context(search, query, 5, turn.procedure, topics, turn.previous)
-    decision = decide(results, settings, out_of_scope=intent == "out_of_scope")
+    decision = decide(results, settings, topics, out_of_scope=intent == "out_of_scope")
     answered = decision == "answer"
     if answered:
         ask = _procedure_question(query, results, turn)

@@ -66,6 +66,7 @@ class Settings:
     min_answer_score: float  # the answer bar: shown if this high and clear of the next section
     answer_margin: float  # ...clear by this much (a near tie is a guess)
     sure_answer_score: float  # shown whatever the margin
+    min_topic_answer_score: float  # the bar when the NLU's intent and the section share a topic
     min_suggest_score: float  # below the bar but above this: "did you mean" buttons
     max_message_chars: int
     conversation_secret: str  # signs conversation tokens (chatbot.conversation_tokens)
@@ -220,10 +221,11 @@ def load_settings(env_file: Path | None = None) -> Settings:
         index_dir=_path(env("INDEX_DIR", "build/index")),
         tracker_db=_path(env("TRACKER_DB", "var/tracker.db")),
         # Calibrated on the development and first three held-out sets (bench/retrieval_eval.py).
-        min_answer_score=_float("MIN_ANSWER_SCORE", "0.64"),
+        min_answer_score=_float("MIN_ANSWER_SCORE", "0.66"),
         answer_margin=_float("ANSWER_MARGIN", "0.04"),
-        sure_answer_score=_float("SURE_ANSWER_SCORE", "0.92"),
-        min_suggest_score=_float("MIN_SUGGEST_SCORE", "0.62"),
+        sure_answer_score=_float("SURE_ANSWER_SCORE", "0.90"),
+        min_topic_answer_score=_float("MIN_TOPIC_ANSWER_SCORE", "0.66"),
+        min_suggest_score=_float("MIN_SUGGEST_SCORE", "0.60"),
         max_message_chars=_int("MAX_MESSAGE_CHARS", "2000"),
         conversation_secret=env("CONVERSATION_SECRET", ""),
         rate_limit_redis_url=env("RATE_LIMIT_REDIS_URL", ""),

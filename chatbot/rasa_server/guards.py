@@ -1,8 +1,9 @@
-"""Rasa NLU component: messages with nothing to read go to the fallback.
+"""Rasa NLU components (run by the Rasa server) that keep the classifier to the rules:
 
-The classifier always picks some intent, even for "", "   " or "😀😀"; a greeting in reply
-to an empty message would be confusing. nlu_fallback goes to the retrieval action, which
-asks the patient to type a question.
+- MessageLengthGuard: the NLU reads the first 2,000 characters; triage reads them all.
+- QuestionFirst: a message that names the procedure and asks something is a question
+  ("I had a facet injection this morning - how long will the numbness last?").
+- UnreadableMessageGuard: "", "   " or "😀😀" go to the fallback, which asks for a question.
 """
 
 from __future__ import annotations
@@ -14,16 +15,15 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from chatbot.message_checks import has_readable_text
+from chatbot.message_checks import asked_part, has_readable_text
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
-)
-class UnreadableMessageGuard(GraphComponent):
+class _Stateless(GraphComponent):
+    """A component with nothing to train or keep."""
+
     @classmethod
     def create(
         cls,
@@ -31,8 +31,16 @@ class UnreadableMessageGuard(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> UnreadableMessageGuard:
+    ) -> _Stateless:
         return cls()
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
+)
+class UnreadableMessageGuard(_Stateless):
+    """The classifier always picks some intent, even for an empty message; a greeting in
+    reply would be confusing."""
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
@@ -55,18 +63,8 @@ FULL_TEXT = "full_text"
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
 )
-class MessageLengthGuard(GraphComponent):
+class MessageLengthGuard(_Stateless):
     """First in the pipeline: keeps the whole text for triage, gives the NLU the start."""
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> MessageLengthGuard:
-        return cls()
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
@@ -78,3 +76,28 @@ class MessageLengthGuard(GraphComponent):
 
     def process_training_data(self, training_data: Any) -> Any:
         return training_data  # training examples are short; nothing to cut
+
+
+STATEMENT_INTENT = "inform_procedure"
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
+)
+class QuestionFirst(_Stateless):
+    """The NLU's rule (data/nlu.yml): a question goes to its ask_* intent even when the
+    procedure is named with it. When the classifier still says inform_procedure but the
+    message asks something, the best question intent in its own ranking is taken; the
+    procedure and time entities are kept, so the slot is set and the question answered."""
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            if intent.get(INTENT_NAME_KEY) != STATEMENT_INTENT or not asked_part(message.get(TEXT) or ""):
+                continue
+            ranking = message.get(INTENT_RANKING_KEY) or []
+            question = next((r for r in ranking if str(r.get(INTENT_NAME_KEY, "")).startswith("ask_")), None)
+            if question is not None:  # as sure as the classifier was of the statement
+                chosen = {INTENT_NAME_KEY: question[INTENT_NAME_KEY], "confidence": intent.get("confidence")}
+                message.set(INTENT, chosen, add_to_output=True)
+        return messages

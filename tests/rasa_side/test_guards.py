@@ -1,0 +1,54 @@
+"""The NLU guards: long messages, questions asked with the procedure, unreadable text."""
+
+from __future__ import annotations
+
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from chatbot.rasa_server.guards import (
+    FULL_TEXT,
+    NLU_MAX_CHARS,
+    MessageLengthGuard,
+    QuestionFirst,
+    UnreadableMessageGuard,
+)
+
+
+def classified(text: str, *ranking: tuple[str, float]) -> Message:
+    return Message(data={
+        TEXT: text,
+        INTENT: {INTENT_NAME_KEY: ranking[0][0], "confidence": ranking[0][1]},
+        INTENT_RANKING_KEY: [{INTENT_NAME_KEY: name, "confidence": c} for name, c in ranking],
+    })
+
+
+def test_a_question_with_the_procedure_takes_the_best_question_intent():
+    msg = classified("had a facet joint injection 2 days ago - how long before the steroid kicks in?",
+                     ("inform_procedure", 0.81), ("greet", 0.1), ("ask_relief", 0.05))
+    QuestionFirst().process([msg])
+    assert msg.get(INTENT) == {INTENT_NAME_KEY: "ask_relief", "confidence": 0.81}
+
+
+def test_a_plain_statement_stays_a_statement():
+    msg = classified("I had my facet injection this morning", ("inform_procedure", 0.9), ("ask_relief", 0.05))
+    QuestionFirst().process([msg])
+    assert msg.get(INTENT)[INTENT_NAME_KEY] == "inform_procedure"
+
+
+def test_other_intents_are_left_alone():
+    msg = classified("can I drive?", ("ask_driving", 0.9), ("ask_relief", 0.05))
+    QuestionFirst().process([msg])
+    assert msg.get(INTENT)[INTENT_NAME_KEY] == "ask_driving"
+
+
+def test_a_long_message_keeps_its_full_text_for_triage():
+    text = "fever " * 1000
+    msg = Message(data={TEXT: text})
+    MessageLengthGuard().process([msg])
+    assert len(msg.get(TEXT)) == NLU_MAX_CHARS and msg.get(FULL_TEXT) == text
+
+
+def test_nothing_to_read_goes_to_the_fallback():
+    msg = classified("😀😀", ("greet", 0.99))
+    UnreadableMessageGuard().process([msg])
+    assert msg.get(INTENT)[INTENT_NAME_KEY] == "nlu_fallback"
