@@ -1,0 +1,1 @@
+"""Custom actions, loaded by the rasa-sdk action server (Python 3.11)."""

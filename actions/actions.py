@@ -16,7 +16,7 @@ from chatbot.answers import Turn
 from chatbot.escalation import level_of_response
 from chatbot.replies import Reply
 from chatbot.reply_kinds import ReplyKind
-from chatbot.retrieval.service import KnowledgeService
+from chatbot.retrieval.service import IndexUnavailableError, KnowledgeService
 from chatbot.settings import get_settings
 from chatbot.triage.conversation import hours_from_history
 
@@ -126,6 +126,9 @@ class ActionAnswerQuestion(Action):
             turn = turn_from_tracker(tracker)
             # Embedding and search block; run them in a thread so other patients are not held up.
             replies = await asyncio.to_thread(answer, turn)
+        except IndexUnavailableError as error:  # its text names folders, never a message
+            log.error("Answering failed: %s; sending the safe reply", error.one_line())
+            replies = [unavailable()]
         except Exception as error:  # never a 500 (whose body would echo the tracker)
             log.error("Answering failed (%s); sending the safe reply", type(error).__name__)
             replies = [unavailable()]

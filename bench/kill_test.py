@@ -112,7 +112,7 @@ def supervise(stack: Stack, stop: threading.Event) -> None:
 
 def answered_again(stack: Stack) -> bool:
     status, replies, _ = post(stack.rasa_url, stack.token_for(f"kill-probe-{uuid.uuid4().hex[:8]}"),
-                              "how long will the numbness last?", timeout=15)
+                              "how long will the numbness last after my facet injection?", timeout=15)
     return status == 200 and "answer" in kinds(replies)
 
 

@@ -1,3 +1,5 @@
+"""`python -m chatbot`: the staff command line (chatbot.staff.cli), run by staff and make run."""
+
 import sys
 
 from chatbot.staff.cli import main

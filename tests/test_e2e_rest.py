@@ -38,12 +38,22 @@ def test_greeting_offers_disclaimer_and_suggestions(chat, settings):
 
 
 def test_numbness_question_is_answered_from_the_knowledge_base_with_its_source(chat):
-    replies = chat(sender(), "how long will the numbness last?")
+    replies = chat(sender(), "how long will the numbness last after my facet joint injection?")
     sources = answer_sources(replies)
     assert sources, replies
-    assert "numb" in sources[0]["section"].lower()
+    assert "numb" in sources[0]["section"].lower() and "facet" in sources[0]["page"]
     assert sources[0]["page"].endswith(".md")
     assert "From:" in texts(replies) and "hour" in texts(replies).lower()
+
+
+def test_a_question_whose_answer_differs_by_injection_asks_which_one_then_answers(chat):
+    patient = sender()
+    asked = chat(patient, "how long will the numbness last?")
+    assert [p["kind"] for p in payloads(asked)] == ["ask_procedure"], asked
+    buttons = {b["title"]: b["payload"] for r in asked for b in r.get("buttons", [])}
+    assert set(buttons) == {"Facet joint injection", "Medial branch block", "Trigger point injection"}
+    sources = answer_sources(chat(patient, buttons["Trigger point injection"]))
+    assert sources and "trigger" in sources[0]["page"] and "numb" in sources[0]["section"].lower()
 
 
 def test_procedure_slot_picks_the_right_driving_page(chat):
@@ -68,7 +78,8 @@ def test_emergency_message_gets_the_emergency_reply(chat, settings):
 
 
 def test_red_flag_hidden_in_a_question_is_escalated_first_then_answered(chat):
-    replies = chat(sender(), "how long does numbness last? also I can't pee since this morning")
+    replies = chat(sender(), "how long does numbness last after a facet injection? "
+                             "also I can't pee since this morning")
     kinds = [p["kind"] for p in payloads(replies)]
     assert kinds[0] == "escalation", kinds
     assert "answer" in kinds[1:], kinds
@@ -78,7 +89,7 @@ def test_conversation_continues_after_an_escalation_with_the_advice_repeated(cha
     patient = sender()
     first = chat(patient, "I have chest pain since the injection")
     assert "emergency" in escalation_levels(first)
-    later = chat(patient, "ok. can I take a shower tonight?")
+    later = chat(patient, "ok. how long will the numbness last after my facet joint injection?")
     assert all(p["kind"] != "escalation" for p in payloads(later))
     assert answer_sources(later)
     assert "Remember the advice I gave earlier" in texts(later)
@@ -192,14 +203,14 @@ def test_the_triage_command_matches_what_the_running_assistant_does(chat):
     [
         (b"", 400),
         (b"[1, 2]", 400),
-        (b'{"message": "hi"}', 400),
+        (b'{"message": "hi"}', 403),  # no conversation token
         (b'{"sender": "", "message": "hi"}', 403),
         (b'{"sender": "patient-1", "message": "hi"}', 403),
         (b'{"sender": "TOKEN", "message": 5}', 400),
         (b'{"sender": "TOKEN", "message": "\xff\xfe"}', 400),
         (json.dumps({"sender": "TOKEN", "message": "a" * 100_000}).encode(), 413),
         (json.dumps({"sender": "TOKEN", "message": "a" * 1_000_000}).encode(), 413),
-        (b"[" * 100_000, 400),
+        (b"[" * 100_000, 413),  # over the body limit before it is parsed
     ],
 )
 def test_bad_requests_get_a_clear_4xx(stack, body, status):
@@ -209,7 +220,7 @@ def test_bad_requests_get_a_clear_4xx(stack, body, status):
 
 
 def test_control_characters_are_harmless(chat):
-    replies = chat(sender(), "how long\x00 does the\x1b[31m numbness last\x07?")
+    replies = chat(sender(), "how long\x00 does the\x1b[31m numbness last after my facet\x07 injection?")
     assert answer_sources(replies)
 
 
@@ -224,7 +235,7 @@ def test_one_sender_flooding_is_rate_limited_without_slowing_others(chat, stack)
 def test_history_restores_the_conversation(chat, stack):
     patient = sender()
     chat(patient, "hello")
-    chat(patient, "can I take a shower?")
+    chat(patient, "how long will the numbness last after my facet joint injection?")
     status, body = post(stack.rasa_url, json.dumps({"sender": stack.token_for(patient)}).encode(),
                         path="/webhooks/rest/history")
     assert status == 200

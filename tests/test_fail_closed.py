@@ -15,7 +15,7 @@ from chatbot.ops.launcher import MODEL, RASA_BIN, free_port
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.e2e
-SETUP_ERROR_EXIT = 78  # chatbot.rasa_server.triage_component.SETUP_ERROR_EXIT (that module needs Rasa)
+SETUP_ERROR_EXIT = 78  # chatbot.rasa_server.startup.SETUP_ERROR_EXIT (that module is Rasa's side)
 
 
 def broken_catalogue(tmp_path):
@@ -37,7 +37,8 @@ def run_rasa(tmp_path, **env: str) -> subprocess.CompletedProcess[str]:
         "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
     ]
     full_env = {**os.environ, "TRACKER_DB": str(tmp_path / "tracker.db"), "ACTION_PORT": str(free_port()),
-                "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3", **env}
+                "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3",
+                "CONVERSATION_SECRET": "a-test-secret-long-enough-to-sign-tokens", **env}
     # A Rasa server that does start would run forever: the timeout fails the test then.
     return subprocess.run(command, cwd=REPO, env=full_env, capture_output=True, text=True, timeout=300)
 
@@ -53,6 +54,13 @@ def test_rasa_server_refuses_to_start_with_unreadable_clinic_hours(tmp_path):
     done = run_rasa(tmp_path, CLINIC_HOURS="Mon-Fri 8-5")
     assert done.returncode == SETUP_ERROR_EXIT, done.stderr[-2000:]
     assert "CLINIC_HOURS" in done.stderr and "Mon-Fri 08:00-17:00" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_rasa_server_refuses_to_start_without_a_conversation_secret(tmp_path):
+    done = run_rasa(tmp_path, CONVERSATION_SECRET="")
+    assert done.returncode == SETUP_ERROR_EXIT, done.stderr[-2000:]
+    assert "CONVERSATION_SECRET" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_make_run_stops_with_the_file_and_line(tmp_path):

@@ -74,7 +74,7 @@ def test_a_corrupt_index_is_rebuilt_at_start_and_answers_are_right(faulty):
     manifest = json.loads((index_dir / "manifest.json").read_text())
     assert set(manifest["files"]) == {"index.faiss", "sections.json"}
     assert len(json.loads((index_dir / "sections.json").read_text())) > 10
-    replies = say(faulty, sender(), f"how long will the numbness last? {MARKER}")
+    replies = say(faulty, sender(), f"how long will the numbness last after my facet injection? {MARKER}")
     sources = [r["custom"]["sources"] for r in replies if r.get("custom", {}).get("kind") == "answer"]
     assert sources and "numb" in sources[0][0]["section"].lower()
     assert "wrong.md" not in json.dumps(replies)
@@ -93,7 +93,8 @@ def test_no_patient_text_in_the_logs_at_info_level(faulty):
 @pytest.mark.e2e
 def test_action_server_stopped_mid_conversation(faulty, settings):
     patient = sender()
-    assert "answer" in kinds(say(faulty, patient, "how long will the numbness last?"))
+    first = say(faulty, patient, "how long will the numbness last after my facet injection?")
+    assert "answer" in kinds(first)
 
     faulty.stop_one("actions")
     try:
@@ -127,7 +128,7 @@ def test_action_server_stopped_mid_conversation(faulty, settings):
             faulty.wait_healthy("actions", f"{faulty.action_url}/health", 120)
             faulty.warm_up_actions(120)
 
-    back = say(faulty, patient, "can I take a shower tonight?")
+    back = say(faulty, patient, "how long does the numbness last after a trigger point injection?")
     assert kinds(back) == ["answer"]
     assert MARKER not in (faulty.log_dir / "rasa.log").read_text(errors="replace")
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from chatbot.conversation_tokens import conversation_id
 from chatbot.staff import gaps
 from tests.conftest import REPO
 from tests.fakes import BagOfWordsEncoder
@@ -184,9 +185,9 @@ def test_gap_report_over_a_scripted_conversation(chat, stack, tmp_path):
     """Patients talk to the real Rasa + action servers; the report reads Rasa's own store."""
     senders = {name: f"gaps-{name}-{uuid.uuid4().hex[:6]}" for name in ("a", "b", "c")}
     script = [
-        ("a", "can I drink alcohol after my injection?"),
-        ("a", "how long will the numbness last?"),
-        ("b", "can I drink alcohol tonight?"),
+        ("a", "can I bring my dog to the appointment?"),
+        ("a", "how long will the numbness last after my facet joint injection?"),
+        ("b", "is my service dog allowed in the clinic?"),
         ("c", "do you validate parking at the clinic?"),
         ("c", "where can I park my car when I come to the clinic?"),
     ]
@@ -194,21 +195,25 @@ def test_gap_report_over_a_scripted_conversation(chat, stack, tmp_path):
     for name, text in script:
         replies = chat(senders[name], text)
         kinds[text] = [r["custom"]["kind"] for r in replies if "custom" in r]
-    assert "answer" in kinds["how long will the numbness last?"]
+    assert "answer" in kinds["how long will the numbness last after my facet joint injection?"]
 
     csv_path = tmp_path / "gaps.csv"
     result = run_cli("--csv", str(csv_path), env={"TRACKER_DB": str(stack.settings.tracker_db)})
     assert result.returncode == 0, result.stderr
-    ours = {gaps.hash_sender(s) for s in senders.values()}
+    # The tracker store keys conversations by the id inside each token.
+    secret = stack.conversation_secret()
+    ours = {gaps.hash_sender(conversation_id(stack.token_for(s), secret)) for s in senders.values()}
     rows = [row for row in csv.DictReader(csv_path.open()) if row["patient"] in ours]
     reported = {row["message"] for row in rows}
-    assert "how long will the numbness last?" not in reported
+    assert "how long will the numbness last after my facet joint injection?" not in reported
     for text, reply_kinds in kinds.items():
         if "no_answer" in reply_kinds:
             assert text in reported, (text, rows)
-    assert "can I drink alcohol after my injection?" in reported
+    assert "can I bring my dog to the appointment?" in reported
     group = {row["message"]: row["group"] for row in rows}
-    alcohol = [text for text in group if "alcohol" in text]
-    assert len({group[text] for text in alcohol}) == 1, rows  # same meaning, same group
-    for secret in senders.values():
-        assert secret not in csv_path.read_text() and secret not in result.stdout
+    dogs = [text for text in group if "dog" in text]
+    assert len({group[text] for text in dogs}) == 1, rows  # same meaning, same group
+    for name in senders.values():
+        token = stack.token_for(name)
+        for secret_text in (token, token.split(".")[0]):
+            assert secret_text not in csv_path.read_text() and secret_text not in result.stdout

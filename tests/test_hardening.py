@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from chatbot.ops import launcher
 from chatbot.ops.launcher import Stack, StartupError, isolated_stack
 from chatbot.settings import Settings
 from tests.conftest import escalation_levels, post
@@ -213,7 +214,8 @@ def test_a_hung_action_server_does_not_hold_up_an_emergency(tmp_path, settings):
         stack.stop()
 
 
-def test_the_launcher_restarts_a_server_that_died_or_froze(tmp_path, settings):
+def test_the_launcher_restarts_a_server_that_died_or_froze(tmp_path, settings, monkeypatch):
+    monkeypatch.setattr(launcher, "HEALTH_EVERY", 0.0)  # check on every call, not every 5 s
     with isolated_stack(tmp_path, settings, CLINIC_HOURS="Mon-Sun 00:00-24:00") as stack:
         os.kill(stack.processes["actions"].pid, signal.SIGKILL)  # the main process only
         stack.processes["actions"].wait(30)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import socket
-import urllib.request
 import uuid
 from collections.abc import Iterator
 
@@ -102,10 +101,10 @@ def test_one_conversation_alternating_between_instances_is_stored_whole_and_in_o
 
     # Either instance restores the whole conversation for the website.
     for url in prod.rasa_urls:
-        with urllib.request.urlopen(
-            f"{url}/webhooks/rest/history?sender={patient}", timeout=30
-        ) as response:
-            history = json.loads(response.read())
+        status, body = post(url, json.dumps({"sender": token(patient)}).encode(),
+                            path="/webhooks/rest/history")
+        assert status == 200, body
+        history = json.loads(body)
         assert [item["text"] for item in history if item["from"] == "user"] == CONVERSATION
 
 
@@ -124,6 +123,15 @@ def test_nginx_refuses_a_huge_body_with_json(prod):
     body = json.dumps({"sender": "big", "message": "a" * 1_000_000}).encode()
     status, reply = post(prod.url, body)
     assert status == 413 and "error" in json.loads(reply)
+
+
+def test_the_rate_limit_is_shared_by_both_instances(prod):
+    """Alternating between the two instances does not double a sender's allowance."""
+    body = json.dumps({"sender": token(f"flood-{uuid.uuid4().hex[:8]}"), "message": "hi"}).encode()
+    limit = 30  # the channel's rate_limit_per_minute (credentials.yml)
+    statuses = [post(prod.rasa_urls[i % 2], body)[0] for i in range(limit + 4)]
+    assert statuses[:limit] == [200] * limit and statuses[limit:] == [429] * 4, statuses
+    assert send(prod.rasa_urls[1], f"prod-{uuid.uuid4().hex[:10]}", "hello")  # others still served
 
 
 def test_conversation_locks_are_taken_in_redis(prod):

@@ -30,7 +30,7 @@ SCREENSHOTS = REPO / "docs" / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}
 LAUNCHER = "Questions after your injection?"
-NUMBNESS = "how long will numbness last"
+NUMBNESS = "how long will numbness last after my facet injection"
 XSS = "<img src=x onerror=alert(1)>"
 
 
@@ -126,6 +126,17 @@ def test_a_question_gets_an_answer_with_its_source(widget):
     widget.screenshot("answer-desktop.png")
 
 
+def test_the_suggested_question_asks_which_injection_then_answers_for_it(widget):
+    widget.open()
+    widget.page.get_by_role("group", name="You can ask:").get_by_role(
+        "button", name="How long will the numbness last?").click()
+    expect(widget.log.locator(".cc-bot").last).to_contain_text("Which one did you have?")
+    widget.tap("Trigger point injection")
+    source = widget.answer().locator(".cc-source")
+    expect(source).to_contain_text("trigger point")
+    expect(source).to_contain_text("numb")
+
+
 def test_a_red_flag_shows_the_emergency_alert_with_a_call_link(widget, settings):
     widget.open()
     widget.ask("I can't breathe")
@@ -181,11 +192,16 @@ def test_the_conversation_survives_a_reload_and_start_over_resets_it(widget):
     expect(widget.log.locator(".cc-msg")).to_have_count(0)
     expect(widget.page.get_by_role("group", name="You can ask:")).to_be_visible()
     expect(widget.input).to_be_focused()
-    new_session = widget.page.evaluate("localStorage.getItem('clinic-chat:session')")
-    assert new_session and new_session != session
+    # The old conversation's token is forgotten at once (a shared computer keeps nothing);
+    # the next message gets a new conversation from the server.
+    assert widget.page.evaluate("localStorage.getItem('clinic-chat:session')") is None
     widget.page.reload()
     expect(widget.page.get_by_role("group", name="You can ask:")).to_be_visible()
     expect(widget.log.locator(".cc-msg")).to_have_count(0)
+    widget.ask(NUMBNESS)
+    new_session = widget.page.evaluate("localStorage.getItem('clinic-chat:session')")
+    assert new_session and new_session != session
+    expect(widget.log.locator(".cc-user")).to_have_count(1)  # nothing of the old conversation
 
 
 def test_html_from_the_patient_is_shown_as_text(widget):
@@ -242,7 +258,7 @@ def test_keyboard_only_open_focus_and_send(widget, settings):
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Tab")
     expect(widget.input).to_be_focused()
-    page.keyboard.type("can I take a shower?")
+    page.keyboard.type("can I drive home after a facet joint injection?")
     page.keyboard.press("Enter")
     widget.wait_for_replies(0)
     expect(widget.answer().locator(".cc-source")).to_contain_text("From:")

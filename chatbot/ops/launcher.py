@@ -49,7 +49,10 @@ CSP = ("default-src 'self'; connect-src 'self' http://localhost:* http://127.0.0
        "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 WEB_REQUEST_SECONDS = 15  # a whole request to the page server, however slowly it trickles
 HEALTH_EVERY = 5.0  # seconds between health checks while running
-UNHEALTHY_AFTER = 3  # failed checks in a row before a server is restarted
+UNHEALTHY_AFTER = 3  # failed checks in a row before a running server is restarted
+# A restarted server is "starting" until its first good health check: Rasa loading its
+# model takes a minute or more on a small machine, and must not be killed for it.
+STARTING_LIMIT = 300.0
 MAX_BACKOFF = 30.0
 
 
@@ -151,6 +154,8 @@ class Stack:
     restarts: dict[str, int] = field(default_factory=dict)
     unhealthy: dict[str, int] = field(default_factory=dict)
     next_start: dict[str, float] = field(default_factory=dict)
+    starting: dict[str, float] = field(default_factory=dict)  # name -> when it was restarted
+    last_check: dict[str, float] = field(default_factory=dict)
     secret: str = ""
     tokens: dict[str, str] = field(default_factory=dict)
 
@@ -304,8 +309,10 @@ class Stack:
         A missing or corrupt index is rebuilt here; one that cannot be rebuilt is a clear
         StartupError with the action server's log, instead of failed answers later.
         """
-        tracker = {"sender_id": "warm-up", "slots": {}, "events": [], "paused": False,
-                   "latest_message": {"text": "", "intent": {}, "entities": []},
+        question = "how long will the numbness last?"  # a real search, so the index loads
+        tracker = {"sender_id": "warm-up", "slots": {}, "paused": False,
+                   "events": [{"event": "user", "text": question, "timestamp": time.time()}],
+                   "latest_message": {"text": question, "intent": {}, "entities": []},
                    "followup_action": None, "active_loop": {}, "latest_action_name": None}
         body = json.dumps({"next_action": "action_answer_question", "sender_id": "warm-up",
                            "tracker": tracker, "domain": {}}).encode()
@@ -313,10 +320,15 @@ class Stack:
                                          headers={"Content-Type": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
-                response.read()
+                body = response.read()
         except (urllib.error.URLError, OSError) as error:
+            problem = str(error)
+        else:
+            # The action answers a failure with the safe reply rather than a 500.
+            problem = "it answered with the safe reply" if b'"unavailable"' in body else ""
+        if problem:
             raise StartupError(
-                f"the action server could not load the knowledge index ({error}); last lines of "
+                f"the action server could not load the knowledge index ({problem}); last lines of "
                 f"{self.log_dir / 'actions.log'}:\n" + _tail(self.log_dir / "actions.log")
             ) from None
 
@@ -331,6 +343,7 @@ class Stack:
                     + _tail(self.log_dir / f"{name}.log")
                 )
             if _healthy(url):
+                self.starting.pop(name, None)
                 return
             log_text = _tail(self.log_dir / f"{name}.log", 200)
             if name.startswith("rasa") and any(marker in log_text for marker in STORE_FAILURES):
@@ -377,26 +390,38 @@ class Stack:
         print(f"warning: the {name} server {why}; restarting it (restart {count})",
               file=sys.stderr, flush=True)
         self._spawn(name, self.commands[name], port=None)
+        self.starting[name] = time.monotonic()
         self.next_start[name] = time.monotonic() + min(MAX_BACKOFF, 2.0 ** count)
 
     def supervise_once(self) -> None:
-        """Restart any server that exited or failed UNHEALTHY_AFTER health checks in a row."""
+        """Restart any server that exited, failed UNHEALTHY_AFTER health checks in a row
+        (one every HEALTH_EVERY seconds, however often this is called), or did not become
+        healthy within STARTING_LIMIT seconds of a restart."""
         now = time.monotonic()
         for name in list(self.commands):
             if now < self.next_start.get(name, 0.0):
-                continue  # starting up again: give it time
+                continue  # back-off after a restart
             process = self.processes.get(name)
             if process is None or process.poll() is not None:
                 code = None if process is None else process.returncode
                 self.restart(name, f"stopped (exit code {code})")
                 continue
-            if _healthy(self.health_url(name)):
+            if now - self.last_check.get(name, -HEALTH_EVERY) < HEALTH_EVERY:
+                continue
+            self.last_check[name] = now
+            healthy = _healthy(self.health_url(name))
+            started_at = self.starting.get(name)
+            if healthy:
+                self.starting.pop(name, None)
                 self.unhealthy[name] = 0
                 self.restarts[name] = 0  # healthy again: the next failure starts the back-off anew
-                continue
-            self.unhealthy[name] = self.unhealthy.get(name, 0) + 1
-            if self.unhealthy[name] >= UNHEALTHY_AFTER:
-                self.restart(name, "stopped answering its health check")
+            elif started_at is not None:
+                if now - started_at > STARTING_LIMIT:
+                    self.restart(name, f"did not become healthy within {STARTING_LIMIT:.0f} s")
+            else:
+                self.unhealthy[name] = self.unhealthy.get(name, 0) + 1
+                if self.unhealthy[name] >= UNHEALTHY_AFTER:
+                    self.restart(name, "stopped answering its health check")
 
     def stop(self) -> None:
         for name in list(self.processes):

@@ -26,6 +26,7 @@ import json
 import logging
 import re
 import time
+import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -42,6 +43,7 @@ from chatbot import log_privacy
 from chatbot.conversation_tokens import conversation_id, new_token
 from chatbot.errors import ChatbotError
 from chatbot.rasa_server.sanic_limits import install_request_time_cap
+from chatbot.rasa_server.startup import refuse_to_start
 from chatbot.rasa_server.tracker_store import store_failures
 from chatbot.settings import get_settings
 
@@ -82,31 +84,42 @@ class RateLimiter:
 
 
 class RedisRateLimiter:
-    """The same limit, counted in Redis so every Rasa instance shares it (fixed windows).
-    If Redis cannot be reached, this process's own count is used meanwhile."""
+    """The same sliding window, kept in Redis so every Rasa instance shares it (a sorted
+    set of arrival times per sender). If Redis cannot be reached, this process's own
+    count is used meanwhile."""
 
-    def __init__(self, limit: int, url: str, window: int = 60) -> None:
+    def __init__(self, limit: int, url: str, name: str, window: int = 60) -> None:
         import redis
 
         self.limit = limit
         self.window = window
+        self.prefix = f"clinic-chat:rate:{name}"
         self.client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
         self.local = RateLimiter(limit, window)
 
     def allow(self, sender: str, now: float | None = None) -> bool:
-        bucket = int((time.time() if now is None else now) // self.window)
-        key = f"clinic-chat:rate:{sender}:{bucket}"
+        now = time.time() if now is None else now
+        key = f"{self.prefix}:{sender}"
+        arrival = f"{now:.6f}:{uuid.uuid4().hex[:8]}"  # unique even for two at the same time
         try:
-            with self.client.pipeline() as pipe:
-                count, _ = pipe.incr(key).expire(key, self.window * 2).execute()
+            with self.client.pipeline() as pipe:  # MULTI/EXEC: one step for all instances
+                pipe.zremrangebyscore(key, 0, now - self.window)
+                pipe.zadd(key, {arrival: now})
+                pipe.zcard(key)
+                pipe.expire(key, self.window)
+                count = pipe.execute()[2]
+                if int(count) > self.limit:  # refused messages do not count, as in RateLimiter
+                    self.client.zrem(key, arrival)
+                    return False
+                return True
         except Exception as error:  # Redis down: keep limiting, per process
             log.warning("Rate limit store unavailable (%s); counting per process", type(error).__name__)
             return self.local.allow(sender)
-        return int(count) <= self.limit
 
 
-def make_limiter(limit: int, redis_url: str) -> RateLimiter | RedisRateLimiter:
-    return RedisRateLimiter(limit, redis_url) if redis_url else RateLimiter(limit)
+def make_limiter(limit: int, redis_url: str, name: str) -> RateLimiter | RedisRateLimiter:
+    """`name` keeps the counts of messages and of history reads apart in Redis."""
+    return RedisRateLimiter(limit, redis_url, name) if redis_url else RateLimiter(limit)
 
 
 # The custom actions that failed while the current request was handled. Each request runs
@@ -285,15 +298,18 @@ class ClinicRestInput(RestInput):
         return cls(rate_limit_per_minute=int(credentials.get("rate_limit_per_minute", 30)))
 
     def __init__(self, rate_limit_per_minute: int = 30) -> None:
-        settings = get_settings()
-        if not settings.conversation_secret:
-            raise ChatbotError(
-                "CONVERSATION_SECRET is empty: conversations could not be kept private",
-                fix="set CONVERSATION_SECRET in .env to a long random value (make run does this)",
-            )
+        try:
+            settings = get_settings()
+            if not settings.conversation_secret:
+                raise ChatbotError(
+                    "CONVERSATION_SECRET is empty: conversations could not be kept private",
+                    fix="set CONVERSATION_SECRET in .env to a long random value (make run does this)",
+                )
+        except ChatbotError as error:  # Rasa would log it and serve without this channel
+            refuse_to_start("The chat channel", error)
         self.secret = settings.conversation_secret
-        self.limiter = make_limiter(rate_limit_per_minute, settings.rate_limit_redis_url)
-        self.history_limiter = make_limiter(rate_limit_per_minute, settings.rate_limit_redis_url)
+        self.limiter = make_limiter(rate_limit_per_minute, settings.rate_limit_redis_url, "messages")
+        self.history_limiter = make_limiter(rate_limit_per_minute, settings.rate_limit_redis_url, "history")
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)

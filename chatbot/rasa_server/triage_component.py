@@ -18,8 +18,6 @@ log names the error type, never the message.
 from __future__ import annotations
 
 import logging
-import os
-import sys
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -33,21 +31,12 @@ from chatbot import triage
 from chatbot.errors import ChatbotError
 from chatbot.escalation import RED_FLAG_INTENTS, RESPONSE_TO_INTENT, SPANISH_INTENT, escalation_response
 from chatbot.rasa_server.guards import FULL_TEXT
+from chatbot.rasa_server.startup import refuse_to_start
 from chatbot.settings import Settings, get_settings
 from chatbot.triage.language import language_of
 
 log = logging.getLogger(__name__)
-# The exit code of a Rasa server that refused to start (EX_CONFIG).
-SETUP_ERROR_EXIT = 78
 FAILED_SAFE_INTENT = "red_flag_urgent"
-
-
-def refuse_to_start(error: ChatbotError) -> None:
-    """Stop the Rasa server: Rasa itself would log the error and serve without a model."""
-    message = f"Red-flag triage cannot start, so the assistant will not start: {error.one_line()}"
-    log.critical(message)
-    print(f"error: {message}", file=sys.stderr, flush=True)
-    os._exit(SETUP_ERROR_EXIT)  # SystemExit would be caught by Sanic's startup handling
 
 
 def load_setup() -> tuple[triage.Catalogue, Settings]:
@@ -80,7 +69,7 @@ class RedFlagTriage(GraphComponent):
         try:
             load_setup()
         except ChatbotError as error:
-            refuse_to_start(error)
+            refuse_to_start("Red-flag triage", error)
         return cls()
 
     def process(self, messages: list[Message]) -> list[Message]:

@@ -9,6 +9,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from chatbot import triage
+from chatbot.rasa_server import startup
 from chatbot.rasa_server import triage_component as rasa_triage
 from chatbot.rasa_server.triage_component import RedFlagTriage
 from chatbot.settings import get_settings
@@ -42,7 +43,7 @@ def exits(monkeypatch):
         codes.append(code)
         raise Refused
 
-    monkeypatch.setattr(rasa_triage.os, "_exit", fake_exit)
+    monkeypatch.setattr(startup.os, "_exit", fake_exit)
     return codes
 
 
@@ -54,7 +55,7 @@ def test_a_broken_catalogue_stops_the_server_with_file_and_line(tmp_path, monkey
     catalogue_module._cached_catalogue.cache_clear()
     with pytest.raises(Refused):
         RedFlagTriage.create({}, None, None, None)  # type: ignore[arg-type]
-    assert exits == [rasa_triage.SETUP_ERROR_EXIT]
+    assert exits == [startup.SETUP_ERROR_EXIT]
     assert f"{broken}:6:" in capsys.readouterr().err
     catalogue_module._cached_catalogue.cache_clear()
 
@@ -64,7 +65,7 @@ def test_unreadable_clinic_hours_stop_the_server(monkeypatch, exits, capsys):
     get_settings.cache_clear()
     with pytest.raises(Refused):
         RedFlagTriage.create({}, None, None, None)  # type: ignore[arg-type]
-    assert exits == [rasa_triage.SETUP_ERROR_EXIT]
+    assert exits == [startup.SETUP_ERROR_EXIT]
     err = capsys.readouterr().err
     assert "CLINIC_HOURS" in err and "Fix:" in err
 
