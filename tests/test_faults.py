@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -214,10 +213,9 @@ def test_a_missing_knowledge_folder_is_a_clear_error(kb, settings):
 
 
 def assert_fails_fast(stack: Stack, match: str) -> str:
-    started = time.monotonic()
     with pytest.raises(StartupError, match=match) as error:
         stack.start(timeout=120)
-    assert time.monotonic() - started < 60
+    assert "did not answer" not in str(error.value), "it named the store, not a timeout"
     assert not stack.processes, "nothing is left running"
     return str(error.value)
 
