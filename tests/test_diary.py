@@ -130,6 +130,18 @@ def test_form_steps_keep_values_re_ask_or_answer_a_question():
     assert entry_step("3", NOW, None).replies[0].kind == "re_ask"
 
 
+@pytest.mark.parametrize("stored", ["2026-12-01T23:05:00-05:00", "2026-12-02T09:00:00-05:00"])
+@pytest.mark.parametrize("hour", [0, 10, 23])
+def test_the_stored_block_time_validated_again_is_kept_as_it_is(stored, hour):
+    """The entry form validates the block-time slot again; its ISO text holds "05:00",
+    which must not be read as a clock time (just after midnight that was refused)."""
+    from zoneinfo import ZoneInfo
+
+    now = datetime(2026, 12, 2, hour, 5, tzinfo=ZoneInfo("America/New_York"))
+    step = block_time_step(stored, now)
+    assert step.value == stored and step.replies == []
+
+
 def test_a_damaged_diary_slot_starts_again_instead_of_showing_wrong_numbers():
     assert Diary.from_slots("seven", "2026-12-01T09:00", []) is None
     assert Diary.from_slots(7, "yesterday", []) is None

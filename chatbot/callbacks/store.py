@@ -11,6 +11,7 @@ import json
 import os
 import secrets
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -90,6 +91,7 @@ def new_id() -> str:
 class CallbackStore:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._setup_lock = threading.Lock()
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -102,7 +104,11 @@ class CallbackStore:
         except (OSError, sqlite3.Error) as error:
             raise CallbackStoreError(f"cannot open the callback store {self.path}: {error}") from None
         try:
-            connection.execute("PRAGMA journal_mode=WAL")
+            # WAL is kept in the file: switch once. Switching from two threads at once can
+            # fail at once with "database is locked", without waiting for the busy timeout.
+            if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                with self._setup_lock:
+                    connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=FULL")  # on disk before we say "received"
             connection.execute(_SCHEMA)
             yield connection

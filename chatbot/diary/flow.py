@@ -17,10 +17,23 @@ def baseline_step(text: str) -> Step:
 
 
 def block_time_step(text: str, now: datetime) -> Step:
+    kept = _stored_time(text)
+    if kept is not None:  # the slot's own value, validated again by the entry form
+        return keep(kept.isoformat())
     if looks_like_question(text):
         return answer_first(text)
     reading = read_block_time(text, now)
     return keep(reading.value.isoformat()) if reading.value else ask_again(reading.problem or "")
+
+
+def _stored_time(text: str) -> datetime | None:
+    """A block time this form already stored (ISO 8601 with its time zone), or None.
+    Read as a patient's words it would be misread: "...T23:05:00-05:00" holds "05:00"."""
+    try:
+        stored = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return stored if stored.tzinfo is not None and "T" in text else None
 
 
 def entry_step(text: str, now: datetime, diary: Diary | None) -> Step:

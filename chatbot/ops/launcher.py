@@ -80,6 +80,12 @@ class ClinicWebServer(ThreadingHTTPServer):
 
     config_js: bytes = b""
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """One line, not socketserver's traceback, when a client goes away mid-reply."""
+        error = sys.exc_info()[1]
+        print(f"warning: page server: {type(error).__name__} while answering a request",
+              file=sys.stderr, flush=True)
+
 
 class WebHandler(SimpleHTTPRequestHandler):
     """Serves web/ (the mock clinic page and the widget) and /config.js from settings."""
