@@ -192,17 +192,10 @@ def cmd_report_gaps(args: argparse.Namespace) -> int:
     from chatbot.staff.report_files import report_path
 
     stamp = f"{start:%Y-%m-%d}_{end:%Y-%m-%d}"
-    for given, name, write in ((args.csv, f"gaps-{stamp}.csv", gaps.write_csv),
-                               (args.html, f"gaps-{stamp}.html", gaps.write_html)):
-        if given is not None:
-            path = report_path(given, name)
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                write(report, path)
-            except OSError as error:
-                print(f"error: cannot write {path}: {error.strerror or error}", file=sys.stderr)
-                return 1
-            print(f"Wrote {path}")
+    for given, name, render in ((args.csv, f"gaps-{stamp}.csv", gaps.to_csv),
+                                (args.html, f"gaps-{stamp}.html", gaps.to_html)):
+        if given is not None and _write_report(report_path(given, name), render(report)):
+            return 1
     return 0
 
 

@@ -23,7 +23,6 @@ the SQLite file at TRACKER_DB. SQLite is read read-only with the standard librar
 from __future__ import annotations
 
 import contextlib
-import csv
 import datetime as dt
 import html
 import json
@@ -43,6 +42,7 @@ from chatbot import PROJECT_ROOT
 from chatbot.errors import ChatbotError
 from chatbot.patient_ref import patient_ref
 from chatbot.settings import Settings
+from chatbot.staff.report_files import csv_text
 
 URL_ENV = "TRACKER_DB_URL"
 # Messages at least this similar (cosine, average linkage) share a group. Tuned on
@@ -409,32 +409,22 @@ def format_table(report: GapReport, limit: int = 20, examples: int = 2) -> str:
     return "\n".join(out)
 
 
-def _cell(value: object) -> object:
-    """Spreadsheets run cells starting with = + - @ as formulas: patient text must not."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
-
-
 CSV_COLUMNS = ["group", "group_asked", "group_patients", "typical_question", "message", "reason",
                "score", "intent", "patient", "time"]
 
 
-def write_csv(report: GapReport, path: Path) -> None:
+def to_csv(report: GapReport) -> str:
     zone = report.start.tzinfo
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CSV_COLUMNS)
-        for group in report.groups:
-            for message in sorted(group.messages, key=lambda m: m.timestamp):
-                writer.writerow([_cell(v) for v in (
-                    group.rank, group.count, group.patients, group.typical, message.text,
-                    message.reason, "" if message.score is None else f"{message.score:.3f}",
-                    message.intent or "", message.patient, _when(message.timestamp, zone),
-                )])
+    return csv_text(CSV_COLUMNS, (
+        (group.rank, group.count, group.patients, group.typical, message.text, message.reason,
+         "" if message.score is None else f"{message.score:.3f}", message.intent or "",
+         message.patient, _when(message.timestamp, zone))
+        for group in report.groups
+        for message in sorted(group.messages, key=lambda m: m.timestamp)
+    ))
 
 
-def write_html(report: GapReport, path: Path) -> None:
+def to_html(report: GapReport) -> str:
     zone = report.start.tzinfo
     e = html.escape
     period = f"{report.start:%Y-%m-%d} to {(report.end - dt.timedelta(days=1)):%Y-%m-%d}"
@@ -468,7 +458,7 @@ def write_html(report: GapReport, path: Path) -> None:
                 f"<td>{e(message.patient)}</td><td>{e(message.reason)}</td><td>{e(message.text)}</td></tr>"
             )
     parts.append("</table></body></html>\n")
-    path.write_text("\n".join(parts), encoding="utf-8")
+    return "\n".join(parts)
 
 
 def iter_group_rows(report: GapReport) -> Iterator[dict[str, object]]:
