@@ -28,7 +28,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONWARNINGS := ignore::DeprecationWarning
 
-.PHONY: help install run shell train test test-fast test-unit test-prod test-rasa test-rasa-unit validate lint types \
+.PHONY: help install run shell train triage-model retriever-model test test-fast test-unit test-prod test-rasa test-rasa-unit validate lint types \
 	bench clean \
 	system-packages
 
@@ -38,6 +38,7 @@ help:
 	@echo "make shell  chat in the terminal with a running assistant"
 	@echo "make bench  retrieval, NLU, triage and latency benchmarks"
 	@echo "make kb-check  check the knowledge pages after editing them (see docs/STAFF.md)"
+	@echo "make triage-model  retrain the learned triage screen after changing data/triage"
 
 $(VENV)/.installed: requirements/actions.txt pyproject.toml
 	@test -n "$(PYTHON311)" || { echo "error: Python 3.11 not found (pyenv install 3.11 or put python3.11 on PATH)" >&2; exit 1; }
@@ -75,6 +76,18 @@ $(MODEL): $(TRAINING_INPUTS) | $(VENV_RASA)/.installed
 
 train: $(MODEL)
 
+# The learned triage screen (data/triage/model: int8 ONNX, tokenizer, model card), trained
+# from the corpus in data/triage with a fixed seed: about 25 minutes on two cores. The
+# result is committed, so `make run` never trains it; the Rasa server refuses to start
+# with a model trained on other data than the corpus (run this, then commit).
+triage-model: $(VENV)/.installed
+	$(VENV)/bin/python -m training.triage_screen.train
+
+# The retriever fine-tuned on patients' questions (data/retrieval/model: int8 ONNX and its
+# card), from the questions in data/retrieval with a fixed seed. Committed, like the screen.
+retriever-model: $(VENV)/.installed
+	$(VENV)/bin/python -m training.retriever.train
+
 run: install $(MODEL)
 	$(CHATBOT) serve
 
@@ -82,11 +95,11 @@ shell: $(VENV)/.installed
 	$(CHATBOT) chat
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check chatbot actions tests bench scripts
+	$(VENV)/bin/ruff check chatbot actions tests bench scripts training
 
 # Type checks: the product code, each part with the Python that runs it.
 types: $(VENV)/.installed $(VENV_RASA)/.installed
-	$(VENV)/bin/mypy --ignore-missing-imports chatbot actions \
+	$(VENV)/bin/mypy --ignore-missing-imports chatbot actions training \
 	  --exclude 'chatbot/rasa_server/' --exclude 'chatbot/ops/store_check.py'
 	$(VENV)/bin/mypy --ignore-missing-imports --python-executable $(VENV_RASA)/bin/python \
 	  chatbot/rasa_server chatbot/ops/store_check.py

@@ -9,13 +9,15 @@ from datetime import datetime, timezone
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from chatbot import log_privacy
 from chatbot.answers import Turn
-from chatbot.escalation import level_of_response
+from chatbot.escalation import CRISIS_RESPONSE, level_of_response
 from chatbot.replies import Reply
 from chatbot.reply_kinds import ReplyKind
+from chatbot.retrieval.frame import Frame
 from chatbot.retrieval.service import IndexUnavailableError, KnowledgeService
 from chatbot.settings import get_settings
 from chatbot.triage.conversation import hours_from_history
@@ -62,20 +64,41 @@ def _user_messages(tracker: Tracker) -> list[tuple[str, float]]:
 
 
 def escalations(tracker: Tracker) -> tuple[bool, str | None]:
-    """(escalated for the latest message, highest level escalated before it)."""
+    """(escalated for the latest message, highest level escalated before it: 'crisis' for
+    the crisis reply, then 'emergency', then 'urgent')."""
     events = tracker.events
     last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=-1)
     now, before = False, set()
     for index, event in enumerate(events):
-        level = level_of_response(event.get("name") or "") if event.get("event") == "action" else None
+        name = event.get("name") or "" if event.get("event") == "action" else ""
+        level = level_of_response(name)
         if level is None:
             continue
         if index > last_user:
             now = True
         else:
-            before.add(level)
-    earlier = "emergency" if "emergency" in before else "urgent" if before else None
+            before.add("crisis" if name == CRISIS_RESPONSE else level)
+    earlier = next((level for level in ("crisis", "emergency", "urgent") if level in before), None)
     return now, earlier
+
+
+CHECK_ANSWERS = frozenset({"check_yes", "check_no", "check_unsure"})
+
+
+def check_origin(tracker: Tracker) -> dict[str, Any] | None:
+    """For a "No" to a check question (the assistant's last reply): the patient message
+    the question was about. None when the latest message answers no question."""
+    events = list(tracker.events)
+    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=-1)
+    before = [e for e in events[:last_user] if e.get("event") in ("user", "action")
+              and e.get("name") not in ("action_listen", "action_extract_slots")]
+    if not before or before[-1].get("name") != "utter_triage_check":
+        return None
+    for event in reversed(events[:last_user]):
+        if event.get("event") == "user" and (event.get("parse_data") or {}).get("intent", {}).get(
+                "name") == "triage_check":
+            return event
+    return None
 
 
 def turn_from_tracker(tracker: Tracker) -> Turn:
@@ -84,18 +107,40 @@ def turn_from_tracker(tracker: Tracker) -> Turn:
     now = datetime.now(timezone.utc)
     hours = hours_from_history(messages[:-1], messages[-1][1]) if len(messages) > 1 else None
     escalated_now, earlier = escalations(tracker)
+    message = messages[-1][0] if messages else latest.get("text") or ""
+    intent = (latest.get("intent") or {}).get("name")
+    summary = latest.get("triage") or {}
+    origin = check_origin(tracker) if intent in CHECK_ANSWERS else None
+    if origin is not None:  # "No" to a check question: answer the message it was about
+        message = origin.get("text") or ""
+        summary = (origin.get("parse_data") or {}).get("triage") or {}
+        intent = summary.get("model_intent")
+    elif intent == "triage_check":  # every check question was asked already: answer as usual
+        intent = summary.get("model_intent")
     return Turn(
         # The user event holds the whole text; the NLU's copy is cut for long messages.
-        message=messages[-1][0] if messages else latest.get("text") or "",
-        intent=(latest.get("intent") or {}).get("name"),
-        model_intent=(latest.get("triage") or {}).get("model_intent"),
+        message=message,
+        intent=intent,
+        model_intent=summary.get("model_intent"),
         procedure=tracker.get_slot("procedure"),
         hours_since_injection=hours,
         now=now,
         escalated_now=escalated_now,
         earlier_escalation=earlier,
         previous=tuple(text for text, _ in messages[:-1][-2:]),
+        frame=Frame(tracker.get_slot("frame_procedure"), tracker.get_slot("frame_topic"),
+                    tracker.get_slot("frame_section")),
     )
+
+
+def frame_events(replies: list[Reply]) -> list[dict[str, Any]]:
+    """The new frame after an answer: what it was about (chatbot.retrieval.frame)."""
+    answered = next((r for r in replies if r.kind == ReplyKind.ANSWER and r.section is not None), None)
+    if answered is None or answered.section is None:
+        return []
+    section = answered.section
+    return [SlotSet("frame_procedure", section.procedure), SlotSet("frame_topic", section.topic or None),
+            SlotSet("frame_section", section.id)]
 
 
 def unavailable() -> Reply:
@@ -133,4 +178,4 @@ class ActionAnswerQuestion(Action):
             log.error("Answering failed (%s); sending the safe reply", type(error).__name__)
             replies = [unavailable()]
         send(dispatcher, replies)
-        return []
+        return frame_events(replies)

@@ -19,6 +19,7 @@ from chatbot.escalation import RED_FLAG_INTENTS
 from chatbot.message_checks import asked_part, has_readable_text, questions_in
 from chatbot.replies import Reply, call_buttons
 from chatbot.reply_kinds import ReplyKind
+from chatbot.retrieval.frame import Frame, looks_like_followup, read_against
 from chatbot.retrieval.index import SearchResult
 from chatbot.retrieval.pages import Section
 from chatbot.settings import Settings
@@ -67,12 +68,16 @@ class Turn:
     hours_since_injection: float | None = None
     now: datetime | None = None
     escalated_now: bool = False  # the Rasa server sent an escalation for this message
-    earlier_escalation: str | None = None  # "emergency" / "urgent" sent earlier in the chat
+    earlier_escalation: str | None = None  # "crisis" / "emergency" / "urgent" sent earlier in the chat
     previous: tuple[str, ...] = ()  # the patient's earlier messages, oldest first
+    frame: Frame | None = None  # what the last answer was about (Rasa slots frame_*)
 
 
 def reminder(level: str | None, settings: Settings) -> str:
     """One short line repeating advice given earlier in the conversation."""
+    if level == "crisis":
+        return (f"Remember: you can call or text the crisis line at {settings.crisis_line} any time, and "
+                f"call {settings.emergency_number} if you are in danger now.")
     if level == "emergency":
         return (f"Remember the advice I gave earlier: if you have not yet, call "
                 f"{settings.emergency_number} now.")
@@ -149,7 +154,9 @@ def suggestions(results: list[SearchResult], settings: Settings) -> Reply:
     )
 
 
-def no_answer(settings: Settings) -> Reply:
+def no_answer(settings: Settings, callback: bool = True) -> Reply:
+    """No section answers it: the clinic's number, and a nurse callback unless advice to
+    call now was given (after emergency advice a callback must never be offered)."""
     return Reply(
         ReplyKind.NO_ANSWER,
         text=(
@@ -159,7 +166,7 @@ def no_answer(settings: Settings) -> Reply:
             "numbness, soreness, driving, bathing, when relief starts, side effects and "
             "when to call."
         ),
-        buttons=[*call_buttons(settings), CALLBACK_BUTTON],
+        buttons=[*call_buttons(settings), *([CALLBACK_BUTTON] if callback else [])],
     )
 
 
@@ -175,34 +182,41 @@ def format_answer(result: SearchResult) -> Reply:
     return Reply(ReplyKind.ANSWER, text=text, sources=[source], section=section)
 
 
-_FOLLOWUP_START = re.compile(
-    r"^\s*(?:and|also|what about|how about|same|does that|do they|is that|are they|what if|and if"
-    r"|how long|for how long|even|or|but|then|so|what else|y|and for|and after|and with|with)\b",
-    re.IGNORECASE,
-)
-def looks_like_followup(message: str) -> bool:
-    """"and driving?", "what about a bath?", "how long does that last?"."""
-    words = re.findall(r"[A-Za-z']+", message)
-    return bool(_FOLLOWUP_START.search(message)) or len(words) <= 4 or bool(
-        re.search(r"\b(?:that|this|it|those|them|one)\b", message, re.IGNORECASE) and len(words) <= 8
-    )
-
-
 def search_in_context(
     search: Search, question: str, k: int, procedure: str | None, topics: tuple[str, ...],
-    previous: tuple[str, ...],
+    previous: tuple[str, ...], frame: Frame | None = None, sections: list[Section] | None = None,
 ) -> list[SearchResult]:
-    """Search the message alone, and, when it reads as a follow-up, joined to the patient's
-    previous message; the joined search wins when it is nearly as good or better."""
+    """Search a message as the conversation reads it (chatbot.retrieval.frame). With the
+    frame of the last answer, a follow-up is read against it; a clear new question is
+    searched alone. Without a frame, a message that reads as a follow-up is also searched
+    joined to the previous message, and the joined search wins when it is nearly as good."""
+    earlier = previous[-1] if previous and previous[-1].strip() else ""
+    if frame is not None and not frame.empty:
+        reading = read_against(question, earlier, frame, sections or [])
+        results = search(reading.query, k, reading.procedure or procedure, topics)
+        if reading.section is not None:
+            results = _put_first(reading.section, results, search, sections or [], k, reading.procedure)
+        return results
     alone = search(question, k, procedure, topics)
-    # A message that reads as complete is searched alone: a second search costs a second
-    # encoding (about 20 ms here) and rarely wins for it.
-    if not previous or not previous[-1].strip() or not looks_like_followup(question):
+    if not earlier or not looks_like_followup(question):
         return alone
-    joined = search(f"{previous[-1]} {question}", k, procedure, topics)
+    joined = search(f"{earlier} {question}", k, procedure, topics)
     top_alone = alone[0].score if alone else 0.0
     top_joined = joined[0].score if joined else 0.0
     return joined if top_joined >= top_alone - FOLLOWUP_MARGIN else alone
+
+
+def _put_first(section_id: str, results: list[SearchResult], search: Search, sections: list[Section], k: int,
+               procedure: str | None) -> list[SearchResult]:
+    """The same question for another procedure: that section first, scored by its own
+    heading (it answers exactly what the earlier answer did, for this procedure)."""
+    target = next((s for s in sections if s.id == section_id), None)
+    if target is None:
+        return results
+    found = next((r for r in search(target.heading, k, procedure, ()) if r.section.id == section_id), None)
+    if found is None:
+        return results
+    return [found, *[r for r in results if r.section.id != section_id]][:k]
 
 
 def _procedure_question(question: str, results: list[SearchResult], turn: Turn) -> Reply | None:
@@ -252,7 +266,9 @@ def diary_is_due(turn: Turn) -> bool:
     return diagnostic and (hours is None or hours <= 12)  # no time said: offer; they can decline
 
 
-def reply_to(turn: Turn, search: Search, settings: Settings) -> list[Reply]:
+def reply_to(
+    turn: Turn, search: Search, settings: Settings, sections: list[Section] | None = None
+) -> list[Reply]:
     """The replies for one message, in order. Never raises for odd input."""
     message = turn.message or ""
     if not message.strip() or not has_readable_text(message):
@@ -294,16 +310,20 @@ def reply_to(turn: Turn, search: Search, settings: Settings) -> list[Reply]:
         mentions_symptom = bool(result.findings)
 
     topics = INTENT_TOPICS.get(intent or "", ())
-    results = search_in_context(search, query, 5, turn.procedure, topics, turn.previous)
+    results = search_in_context(search, query, 5, turn.procedure, topics, turn.previous, turn.frame, sections)
     decision = decide(results, settings, topics, out_of_scope=intent == "out_of_scope")
     answered = decision == "answer"
     if answered:
         ask = _procedure_question(query, results, turn)
         if ask is not None:
             return [ask]
+    no_callback = turn.escalated_now or turn.earlier_escalation in ("emergency", "crisis")
     if decision == "suggest":
-        return [suggestions(results, settings)]
-    reply = format_answer(results[0]) if answered else no_answer(settings)
+        reply = suggestions(results, settings)
+        if turn.earlier_escalation and not turn.escalated_now:  # the advice given, again
+            reply.text = f"{reply.text}\n\n{reminder(turn.earlier_escalation, settings)}"
+        return [reply]
+    reply = format_answer(results[0]) if answered else no_answer(settings, callback=not no_callback)
     notes = []
     if answered and (intent == "report_symptom" or mentions_symptom):
         # One short safety line inside the answer: we can't assess a symptom online.

@@ -8,6 +8,7 @@ from chatbot.clinic_hours import is_open, says_clinic_closed
 from chatbot.settings import Settings
 
 RESPONSE_TO_INTENT = {
+    "utter_crisis": "red_flag_self_harm",
     "utter_emergency": "red_flag_emergency",
     "utter_urgent": "red_flag_urgent",
     "utter_urgent_after_hours": "red_flag_urgent_after_hours",
@@ -18,7 +19,12 @@ ESCALATION_RESPONSES = frozenset(RESPONSE_TO_INTENT)
 SPANISH_INTENT = "message_in_spanish"
 
 
-def escalation_response(level: str, message: str, settings: Settings, now: datetime | None) -> str:
+CRISIS_RESPONSE = "utter_crisis"
+
+
+def escalation_response(
+    level: str, message: str, settings: Settings, now: datetime | None, *, self_harm: bool = False
+) -> str:
     """The domain response for an emergency or urgent message.
 
     Urgent leads with urgent care when the clinic is closed, or when the patient says it
@@ -27,7 +33,7 @@ def escalation_response(level: str, message: str, settings: Settings, now: datet
     also says what to do when the clinic is closed.
     """
     if level == "emergency":
-        return "utter_emergency"
+        return CRISIS_RESPONSE if self_harm else "utter_emergency"
     try:
         closed = says_clinic_closed(message) or not is_open(
             settings.clinic_hours, settings.clinic_timezone, now
@@ -39,7 +45,7 @@ def escalation_response(level: str, message: str, settings: Settings, now: datet
 
 def level_of_response(response: str) -> str | None:
     """'emergency' or 'urgent' for an escalation response name, else None."""
-    if response == "utter_emergency":
+    if response in ("utter_emergency", CRISIS_RESPONSE):
         return "emergency"
     if response in ESCALATION_RESPONSES:
         return "urgent"

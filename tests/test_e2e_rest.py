@@ -183,19 +183,23 @@ def test_escalations_reach_the_patient_when_the_action_server_is_down(tmp_path, 
 
 
 def test_the_triage_command_matches_what_the_running_assistant_does(chat):
-    import csv
+    """`chatbot triage --json` and the chat decide the same: escalate (and at which level),
+    ask a check question, or answer."""
+    from chatbot.screen import corpus
+    from chatbot.screen.decide import decide
+    from chatbot.screen.model import default_screen
 
-    from chatbot import triage
-    from tests.conftest import REPO
-
-    with (REPO / "tests" / "data" / "triage_cases.tsv").open(encoding="utf-8") as handle:
-        cases = list(csv.DictReader(handle, delimiter="\t"))
-    # Every 6th case keeps the run short while covering all three levels.
-    for case in cases[::6]:
-        expected = triage.classify(case["message"]).level
-        replies = chat(sender(), case["message"])
+    screen = default_screen()
+    examples = corpus.examples("dev")
+    # Every 12th dev message keeps the run short while covering all three levels and checks.
+    for example in examples[::12]:
+        decision = decide(example.message, screen=screen)
+        expected = "check" if decision.decided_by == "check" else decision.level
+        replies = chat(sender(), example.message)
+        kinds = [p.get("kind") for p in payloads(replies)]
         levels = [p["level"] for p in payloads(replies) if p.get("kind") == "escalation"]
-        assert (levels[0] if levels else "routine") == expected, case["message"]
+        got = levels[0] if levels else "check" if "check" in kinds else "routine"
+        assert got == expected, f"{example.path.name}:{example.line}"
 
 
 @pytest.mark.parametrize(

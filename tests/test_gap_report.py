@@ -217,3 +217,35 @@ def test_gap_report_over_a_scripted_conversation(chat, stack, tmp_path):
         token = stack.token_for(name)
         for secret_text in (token, token.split(".")[0]):
             assert secret_text not in csv_path.read_text() and secret_text not in result.stdout
+
+
+def test_crisis_conversations_come_first_with_no_words_and_check_questions_show_their_origin(tmp_path):
+    from chatbot.staff.safety_events import find_safety_events
+
+    s = Store(tmp_path / "tracker.db")
+    s.turn("frank", "I've been saving up my pills, no point any more", "red_flag_self_harm",
+           {"kind": "escalation", "level": "emergency", "topic": "self_harm"})
+    s.turn("gina", "something feels off down below since the shot", "triage_check",
+           {"kind": "check", "check": "check-bladder-legs"})
+    s.turn("gina", "/check_no", "check_no", answer(0.8))
+    s.turn("hank", "i feel hot and a bit shivery", "triage_check", {"kind": "check", "check": "check-fever"})
+    s.turn("hank", "/check_yes", "check_yes", {"kind": "escalation", "level": "urgent"})
+    s.turn("ivy", "my legs feel weird", "triage_check", {"kind": "check", "check": "check-bladder-legs"})
+    s.turn("ivy", "can I drive tomorrow?", "ask_driving", answer(0.8))
+    start, end = gaps.clinic_period("2026-11-01", "2026-11-30", ZONE)
+    events = gaps.read_events(f"sqlite:///{s.path}", start.timestamp(), end.timestamp())
+    crises, checks = find_safety_events(events, end.timestamp())
+    assert [c.patient for c in crises] == [gaps.hash_sender("frank")]
+    assert [(c.check, c.answer, c.origin) for c in checks] == [
+        ("check-bladder-legs", "no", "something feels off down below since the shot"),
+        ("check-fever", "yes", "i feel hot and a bit shivery"),
+        ("check-bladder-legs", "new message", "my legs feel weird"),
+    ]
+    report = gaps.GapReport(start, end, [], 7, crises, checks)
+    table = gaps.format_table(report)
+    assert table.startswith("FIRST: 1 conversation(s) got the crisis reply")
+    assert "saving" not in table and "frank" not in table  # the crisis is never quoted
+    assert "check-fever" in table and "yes" in table
+    # Answers to a check question and the messages that raised one are not knowledge gaps.
+    found, _total = gaps.find_gaps(events, end.timestamp(), 0.5)
+    assert not found

@@ -36,8 +36,8 @@ def make_page(
     body: str | None = None,
 ) -> str:
     if body is None:
-        body = (f"# {title}\n\n## Will I be sore after the injection?\n\n{ANSWER}\n\n"
-                f"## When can I shower?\n\n{ANSWER_2}\n")
+        body = (f"# {title}\n\n## Will I be sore after the injection?\n\nTopic: soreness\n\n{ANSWER}\n\n"
+                f"## When can I shower?\n\nTopic: shower\n\n{ANSWER_2}\n")
     return (f"---\ntitle: {title}\nprocedure: {procedure}\ntopics: {topics}\n"
             f"sources:{sources}\nlast_reviewed: 2026-11-21\n{extra}---\n\n{body}")
 
@@ -147,7 +147,8 @@ def test_a_source_is_cited_and_well_formed(kb, sources, line, message):
 
 
 def test_empty_section_is_an_error_with_its_line(kb):
-    body = f"# Soreness after an injection\n\n## Will I be sore?\n\n## When can I shower?\n\n{ANSWER_2}\n"
+    body = ("# Soreness after an injection\n\n## Will I be sore?\n\n"
+            f"## When can I shower?\n\nTopic: shower\n\n{ANSWER_2}\n")
     (kb / "page.md").write_text(make_page(body=body))
     assert only_error(kb).startswith("page.md:12: error: the section '## Will I be sore?' is empty")
     # The assistant itself skips the empty section and serves the rest.
@@ -161,11 +162,11 @@ def test_a_page_without_sections_is_an_error(kb):
 
 
 def test_duplicate_section_on_a_page(kb):
-    body = (f"# Soreness after an injection\n\n## Will I be sore?\n\n{ANSWER}\n\n"
-            f"## Will I be sore?\n\n{ANSWER_2}\n")
+    body = (f"# Soreness after an injection\n\n## Will I be sore?\n\nTopic: soreness\n\n{ANSWER}\n\n"
+            f"## Will I be sore?\n\nTopic: soreness\n\n{ANSWER_2}\n")
     (kb / "page.md").write_text(make_page(body=body))
     error = only_error(kb)
-    assert error.startswith("page.md:16: error: the section '## Will I be sore?' is already on "
+    assert error.startswith("page.md:18: error: the section '## Will I be sore?' is already on "
                             "this page (line 12)")
 
 
@@ -195,7 +196,7 @@ def test_same_section_text_on_two_pages_is_a_warning(kb):
 )
 def test_section_length(kb, words, severity, message):
     text = " ".join(["pain"] * words)
-    body = f"# Soreness after an injection\n\n## Will I be sore?\n\n{text}\n"
+    body = f"# Soreness after an injection\n\n## Will I be sore?\n\nTopic: soreness\n\n{text}\n"
     (kb / "page.md").write_text(make_page(body=body))
     found = findings(kb, severity)
     assert len(found) == 1 and found[0].startswith(f"page.md:12: {severity}: ") and message in found[0]
@@ -207,16 +208,16 @@ def test_links_resolve(kb):
     good = ("See [ice and heat](ice.md), [showering](ice.md#when-can-i-shower), "
             "[this page](#will-i-be-sore), <https://www.nhs.uk/conditions/> and "
             "https://clinic.example/aftercare. Call [us](tel:+15550100199).")
-    body = f"# Soreness after an injection\n\n## Will I be sore?\n\n{ANSWER} {good}\n"
+    body = f"# Soreness after an injection\n\n## Will I be sore?\n\nTopic: soreness\n\n{ANSWER} {good}\n"
     (kb / "good.md").write_text(make_page(body=body))
     assert findings(kb) == []
 
     broken = ("See [ice](ise.md), [shower](ice.md#bathing), [x](../secret.md), "
               "[web](https://clinic), [mail](mailto:nurse) and [empty]().")
-    body = f"# Broken links\n\n## Will I be sore?\n\n{ANSWER} {broken}\n"
+    body = f"# Broken links\n\n## Will I be sore?\n\nTopic: soreness\n\n{ANSWER} {broken}\n"
     (kb / "bad.md").write_text(make_page(title="Broken links", body=body))
     errors = findings(kb)
-    assert all(e.startswith("bad.md:14: error: ") for e in errors), errors
+    assert all(e.startswith("bad.md:16: error: ") for e in errors), errors
     joined = "\n".join(errors)
     assert "'ise.md' points to a file that does not exist" in joined
     assert "did you mean 'ice.md'?" in joined
@@ -229,7 +230,7 @@ def test_links_resolve(kb):
 
 
 def test_template_text_left_in_a_page(kb):
-    body = f"# Soreness after an injection\n\n## Will I be sore?\n\nREPLACE ME {ANSWER}\n"
+    body = f"# Soreness after an injection\n\n## Will I be sore?\n\nTopic: soreness\n\nREPLACE ME {ANSWER}\n"
     (kb / "page.md").write_text(make_page(body=body))
     assert "still has template text ('REPLACE ME')" in only_error(kb)
 
@@ -318,6 +319,8 @@ def test_a_finished_scaffold_passes_and_is_served(kb):
     text = text.replace("REPLACE ME with the first question, as a patient would ask it?",
                         "Will I be sore after the injection?")
     text = text.split("## REPLACE ME with the second")[0]
+    text = text.replace("Topic: REPLACE ME with one topic name from docs/STAFF.md (for example: driving)",
+                        "Topic: ice_heat")
     text = text.replace(text[text.index("REPLACE ME with the answer"):], ANSWER + "\n")
     page.write_text(text.replace("draft: true", "draft: false"))
     assert findings(kb) == [] and findings(kb, "warning") == []

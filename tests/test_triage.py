@@ -18,7 +18,8 @@ from chatbot import triage
 from chatbot.triage import CatalogueError, Finding, TriageResult, classify, load_catalogue
 
 REPO = Path(__file__).resolve().parent.parent
-CASES = REPO / "tests" / "data" / "triage_cases.tsv"
+# The catalogue's own labelled cases, now the first writer of the triage corpus (data/triage).
+CASES = REPO / "data" / "triage" / "corpus" / "c00-catalogue-cases.tsv"
 PACKAGE = REPO / "chatbot" / "triage"
 REFERENCE = REPO.parent / "shared" / "reference" / "red-flags-and-aftercare.md"
 
@@ -82,11 +83,17 @@ def test_cited_urls_are_in_the_reference_file():
         found = re.match(r"^(\d+[a-z]?)\. ", line)
         if found:
             sources[found[1]] = line
-    for rule in load_catalogue().rules:
-        cited = re.findall(r"\[(\d+[a-z]?)\]\s*(https?://\S+)", rule.source)
-        assert cited or ".txt" in rule.source, rule.rule_id
+    catalogue = load_catalogue()
+    # The clinic's own references (100 and up) are listed at the top of the catalogue.
+    for found in re.finditer(r"^- \[(1\d\d)\] .*?(https?://\S+)$", catalogue.path.read_text(encoding="utf-8"),
+                             re.MULTILINE):
+        sources[found[1]] = found[2]
+    for entry in (*catalogue.rules, *catalogue.check_questions):
+        name = getattr(entry, "rule_id", None) or getattr(entry, "check_id", "")
+        cited = re.findall(r"\[(\d+[a-z]?)\]\s*(https?://\S+)", entry.source)
+        assert cited or ".txt" in entry.source, name
         for number, url in cited:
-            assert url in sources.get(number, ""), (rule.rule_id, number, url)
+            assert url in sources.get(number, ""), (name, number, url)
 
 
 def test_env_var_overrides_the_default(tmp_path, monkeypatch):
@@ -494,8 +501,8 @@ def test_case_file_is_well_formed():
         assert any(note.startswith(f"source000 #{n}:") for note in notes), n
     # plain tab-separated lines: a csv reader and a split on tabs agree
     lines = CASES.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "message\tlevel\tnote"
-    assert all(line.count("\t") == 2 for line in lines)
+    assert lines[0] == "message\tlevel\tconcept\tkind\twriter\tsource_url\tnote"
+    assert all(line.count("\t") == 6 for line in lines)
     assert [line.split("\t")[0] for line in lines[1:]] == [c["message"] for c in cases]
 
 

@@ -253,7 +253,7 @@
     "answer", "no_answer", "suggestions", "ask_procedure", "procedure_noted", "unreadable",
     "too_long", "escalation", "unavailable", "other_language", "greeting", "form_question",
     "re_ask", "form_stopped", "diary_offer", "diary_started", "diary_entry", "diary_summary",
-    "callback_received", "callback_not_saved",
+    "callback_received", "callback_not_saved", "check",
   ];
 
   /** Safe formatting: blank lines make paragraphs, "- " lines make a list. Text only. */
@@ -659,6 +659,7 @@
       if (!text.trim() && !group.buttons.length) return null;
       const node = el("div", "cc-msg cc-bot");
       if (custom.kind === "no_answer") node.classList.add("cc-no-answer");
+      if (custom.kind === "check") node.classList.add("cc-check");
       node.append(el("span", "cc-sr", this.t.assistant + " "), formatText(text));
       if (sources.length) {
         const line = el("p", "cc-source");

@@ -501,18 +501,21 @@ def isolated_stack(workdir: Path, settings: Settings, **extra_env: str) -> Stack
 
 
 def check_triage_setup() -> None:
-    """The red-flag catalogue and its word groups load: the Rasa server would refuse to
-    start otherwise (raises CatalogueError with the file, line and fix)."""
+    """The red-flag catalogue, its word groups and the learned screen load: the Rasa
+    server would refuse to start otherwise (raises CatalogueError or ScreenError with the
+    file, line and fix)."""
     from chatbot import triage
+    from chatbot.screen.model import default_screen
 
-    triage.load_catalogue()
+    triage.require_checks(triage.load_catalogue())
+    default_screen()
 
 
 def serve(settings: Settings) -> int:
     """`make run`: build the index, start both servers, stop them on Ctrl-C."""
     from chatbot.retrieval.service import IndexUnavailableError, KnowledgeService
 
-    print("Checking the red-flag catalogue ...", flush=True)
+    print("Checking the red-flag catalogue and the triage screen ...", flush=True)
     try:
         check_triage_setup()
     except ChatbotError as error:

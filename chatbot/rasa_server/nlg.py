@@ -14,9 +14,12 @@ from typing import Any
 
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
+from chatbot.escalation import level_of_response
+from chatbot.rasa_server import check_flow
 from chatbot.settings import Settings, get_settings
 
 
@@ -31,14 +34,52 @@ def clinic_values(settings: Settings) -> dict[str, Any]:
         "urgent_care_phone": settings.urgent_care_phone,
         "urgent_care_tel": settings.urgent_care_tel,
         "urgent_care_phone_set": bool(settings.urgent_care_phone),
+        "crisis_line": settings.crisis_line,
+        "crisis_tel": settings.crisis_tel,
+        "crisis_line_spanish": settings.crisis_line_spanish,
     }
 
 
 def message_language(tracker: DialogueStateTracker) -> str:
-    """'es' for a Spanish latest message (triage's reading), else 'en'."""
+    """'es' for a Spanish latest message (triage's reading), else 'en'. A "Yes" or "No"
+    to a check question is in the language of the message the question was about."""
     latest = tracker.latest_message
+    if latest is not None and check_flow.answer_of(latest) is not None:
+        return "es" if check_flow.language_of_origin(list(tracker.events)) == "es" else "en"
     summary = (latest.parse_data or {}).get("triage") if latest is not None else None
     return "es" if isinstance(summary, dict) and summary.get("language") == "es" else "en"
+
+
+def check_values(tracker: DialogueStateTracker, language: str) -> dict[str, Any]:
+    """The text of the check question about to be asked (the one the policy chose)."""
+    check = check_flow.next_check(list(tracker.events))
+    if check is None:
+        return {}
+    return {"check_question": check.question_es if language == "es" else check.question,
+            "check_id": check.check_id}
+
+
+CALLBACK_PAYLOAD = "/request_callback"
+
+
+def emergency_given(tracker: DialogueStateTracker) -> bool:
+    """Emergency (or crisis) advice was given earlier in this conversation."""
+    return any(isinstance(event, ActionExecuted) and level_of_response(event.action_name or "") == "emergency"
+               for event in tracker.events)
+
+
+def after_emergency(response: dict[str, Any], given: bool, values: dict[str, Any], language: str) -> None:
+    """After emergency advice, no reply offers a call back (the patient must call the
+    emergency number, not wait for a nurse) and every reply repeats the advice."""
+    if not given:
+        return
+    response["buttons"] = [b for b in response.get("buttons") or [] if b.get("payload") != CALLBACK_PAYLOAD]
+    line = (f"Recuerde: si todavía no lo ha hecho, llame ahora al {values['emergency_number']}."
+            if language == "es" else
+            f"Remember the advice I gave: if you have not yet, call {values['emergency_number']} now.")
+    text = response.get("text") or ""
+    if line not in text:
+        response["text"] = f"{text}\n\n{line}".strip()
 
 
 class ClinicResponses(TemplatedNaturalLanguageGenerator):
@@ -53,5 +94,11 @@ class ClinicResponses(TemplatedNaturalLanguageGenerator):
         output_channel: str,
         **kwargs: Any,
     ) -> dict[str, Any] | None:
-        filled = {**tracker.current_slot_values(), **self.values, "language": message_language(tracker)}
-        return self.generate_from_slots(utter_action, filled, output_channel, **kwargs)
+        language = message_language(tracker)
+        filled = {**tracker.current_slot_values(), **self.values, "language": language}
+        if utter_action == check_flow.CHECK_RESPONSE:
+            filled.update(check_values(tracker, language))
+        response = self.generate_from_slots(utter_action, filled, output_channel, **kwargs)
+        if response is not None and level_of_response(utter_action) != "emergency":
+            after_emergency(response, emergency_given(tracker), self.values, language)
+        return response

@@ -7,6 +7,10 @@ tracker, so two things work without the action server:
   "my leg is still numb" is past the numbness window and gets the urgent reply.
 - After an escalation, a message that asks to wait or to self-treat instead ("can I just
   take tylenol and wait until Monday?") gets the same escalation again.
+- Check questions (chatbot.rasa_server.check_flow): when the learned screen is unsure it
+  asks one; "Yes" or "Not sure" gets the question's escalation, "No" the next question
+  for that message or else the answer the message would have got. A question is never
+  asked twice in a conversation; a new message instead of an answer is triaged afresh.
 
 It outranks the rules (priority 7 > RulePolicy's 6) only when it has something to say;
 otherwise it predicts nothing and the rules and stories decide. If it fails it logs the
@@ -30,6 +34,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from chatbot import triage
 from chatbot.escalation import ESCALATION_RESPONSES, RED_FLAG_INTENTS, escalation_response, level_of_response
+from chatbot.rasa_server import check_flow
 from chatbot.settings import get_settings
 from chatbot.triage.conversation import asks_to_wait, hours_from_history
 
@@ -44,6 +49,18 @@ def hours_since_injection(tracker: DialogueStateTracker) -> float | None:
         return None
     earlier = [(event.text or "", event.timestamp) for event in user_events[:-1]]
     return hours_from_history(earlier, user_events[-1].timestamp)
+
+
+CALLBACK_INTENT = "request_callback"
+
+
+def emergency_advice_given(tracker: DialogueStateTracker) -> str | None:
+    """The emergency reply given earlier in the conversation (utter_crisis or
+    utter_emergency), if any: the latest one."""
+    for event in reversed(tracker.events):
+        if isinstance(event, ActionExecuted) and level_of_response(event.action_name or "") == "emergency":
+            return event.action_name
+    return None
 
 
 def earlier_escalation(tracker: DialogueStateTracker) -> str | None:
@@ -111,8 +128,11 @@ class SafetyNetPolicy(Policy):
         turn = _this_turn(tracker)
         ours = [event for event in turn if event.policy == type(self).__name__]
         if not ours:
-            return self._escalation_for(tracker, message.text) if not turn else None
+            return self._first_reply(tracker, message) if not turn else None
         if turn[-1].action_name in ESCALATION_RESPONSES:
+            intent = (message.intent or {}).get("name")
+            if check_flow.answer_of(message) is not None or intent == CALLBACK_INTENT:
+                return ACTION_LISTEN_NAME  # the escalation is the whole reply
             if tracker.active_loop_name:
                 return tracker.active_loop_name  # a form (diary, callback) asks its question again
             # Repeated for a wait request: that is the whole answer. Otherwise the rest of
@@ -120,6 +140,39 @@ class SafetyNetPolicy(Policy):
             repeated = earlier_escalation(tracker) is not None and asks_to_wait(message.text)
             return ACTION_LISTEN_NAME if repeated else ANSWER_ACTION
         return ACTION_LISTEN_NAME
+
+    def _first_reply(self, tracker: DialogueStateTracker, message: UserUttered) -> str | None:
+        events = list(tracker.events)
+        answer = check_flow.answer_of(message)
+        asked = check_flow.pending(events) if answer is not None else None
+        if asked is not None:
+            if answer in ("yes", "unsure"):
+                return escalation_response(asked.check.level_if_yes, asked.origin.text or "", get_settings(),
+                                           None, self_harm=check_flow.is_self_harm(asked.check))
+            if check_flow.next_check(events):
+                return check_flow.CHECK_RESPONSE
+            return self._without_yes(asked.origin)
+        if answer is not None:
+            return ANSWER_ACTION  # "yes" or "no" to no question: the answer action says so
+        escalation = self._escalation_for(tracker, message.text or "")
+        if escalation is not None:
+            return escalation
+        if (message.intent or {}).get("name") == CALLBACK_INTENT:
+            repeat = emergency_advice_given(tracker)
+            if repeat is not None:
+                return repeat  # a callback would tell them to wait: the emergency advice again
+        if (message.intent or {}).get("name") == check_flow.CHECK_INTENT:
+            return check_flow.CHECK_RESPONSE if check_flow.next_check(events) else self._without_yes(message)
+        return None
+
+    @staticmethod
+    def _without_yes(origin: UserUttered) -> str:
+        """Every check answered "no" (or none left to ask): the advice the message had
+        anyway, else the answer it would have got."""
+        level = check_flow.level_without_yes(origin)
+        if level == "routine":
+            return ANSWER_ACTION
+        return escalation_response(level, origin.text or "", get_settings(), None)
 
     @staticmethod
     def _escalation_for(tracker: DialogueStateTracker, text: str) -> str | None:

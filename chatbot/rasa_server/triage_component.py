@@ -8,16 +8,24 @@ retrieval action can still answer a question asked in the same message, and the
 message's language in ``parse_data["triage"]["language"]`` (escalations are also said in
 Spanish; other Spanish messages get a short Spanish reply, intent message_in_spanish).
 
-Fails closed. The catalogue, its word groups and the clinic hours are loaded and checked
-when the component is created, that is when the Rasa server loads the model: a broken
-file or setting stops the server with the file, line and fix. If triage itself fails on
-one message, the patient gets the urgent safety reply, never a routine answer, and the
-log names the error type, never the message.
+Decide, ask or answer (chatbot.screen.decide): the catalogue's rules are hard triggers;
+otherwise the learned screen escalates when it is confident, or sets the intent
+`triage_check` with the candidate check questions in the triage summary when it is
+unsure (the safety-net policy asks them); thoughts of suicide or self-harm get
+`red_flag_self_harm` (the crisis reply).
+
+Fails closed. The catalogue, its word groups, the clinic hours and the screen's model
+(missing, corrupt, or trained on other data than data/triage) are loaded and checked when
+the component is created, that is when the Rasa server loads the model: any problem stops
+the server with the file, line and fix. If triage itself fails on one message, the
+patient gets the urgent safety reply, never a routine answer, and the log names the error
+type, never the message.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -30,28 +38,60 @@ from rasa.shared.nlu.training_data.message import Message
 from chatbot import triage
 from chatbot.errors import ChatbotError
 from chatbot.escalation import RED_FLAG_INTENTS, RESPONSE_TO_INTENT, SPANISH_INTENT, escalation_response
+from chatbot.rasa_server.check_flow import ANSWERS, CHECK_INTENT
 from chatbot.rasa_server.guards import FULL_TEXT
 from chatbot.rasa_server.startup import refuse_to_start
+from chatbot.screen.decide import Decision, decide
+from chatbot.screen.model import Screen, default_screen
 from chatbot.settings import Settings, get_settings
 from chatbot.triage.language import language_of
 
 log = logging.getLogger(__name__)
 FAILED_SAFE_INTENT = "red_flag_urgent"
+# Intents that are answers to the assistant's own question: triage reads them, never overrides them.
+_NOT_OVERRIDDEN = frozenset(ANSWERS)
+_BUTTON_PAYLOAD = re.compile(r"/[a-z_]+")
+# Requests to the assistant itself: when the language model is this sure a message is one
+# of them, the screen's doubt does not turn it into a check question ("show me my diary").
+# Rules and confident escalations still apply.
+COMMAND_INTENTS = frozenset({"start_pain_diary", "show_pain_diary", "add_diary_entry", "request_callback",
+                             "stop_form", "greet", "goodbye", "thanks", "bot_challenge"})
+COMMAND_CONFIDENCE = 0.8
 
 
-def load_setup() -> tuple[triage.Catalogue, Settings]:
-    """The catalogue (with its word groups) and the settings, both checked. Raises
-    ChatbotError (CatalogueError, SettingsError) with the file, line and fix."""
-    return triage.default_catalogue(), get_settings()
+def load_setup() -> tuple[triage.Catalogue, Settings, Screen]:
+    """The catalogue (with its word groups), the settings and the learned screen, all
+    checked. Raises ChatbotError (CatalogueError, SettingsError, ScreenError) with the
+    file, line and fix."""
+    catalogue = triage.default_catalogue()
+    triage.require_checks(catalogue)
+    return catalogue, get_settings(), default_screen()
+
+
+def summary_of(decision: Decision) -> dict[str, Any]:
+    """What the message's parse data carries (read by the policy, the NLG, the actions
+    and the staff reports): the decision, never the message."""
+    concepts = {name: round(p, 3) for name, p in decision.concepts.items() if p >= 0.05}
+    return {
+        "level": decision.level,
+        "reasons": decision.reasons,
+        "decided_by": decision.decided_by,
+        "concepts": concepts,
+        "self_harm": decision.self_harm,
+        "check_candidates": [check.check_id for check in decision.candidates],
+    }
 
 
 def triage_intent(text: str, settings: Settings) -> tuple[str | None, dict[str, Any]]:
-    """The red-flag intent for a message (None if routine) and the triage summary."""
-    result = triage.classify(text)
-    summary: dict[str, Any] = {"level": result.level, "reasons": result.reasons}
-    if result.level == "routine":
-        return None, summary
-    return RESPONSE_TO_INTENT[escalation_response(result.level, text, settings, None)], summary
+    """The intent triage sets for a message (None: keep the NLU's) and the triage summary."""
+    decision = decide(text, screen=default_screen())
+    summary = summary_of(decision)
+    if decision.decided_by == "check":  # ask first; "no" gets decision.level (routine or urgent)
+        return CHECK_INTENT, summary
+    if decision.level != "routine":
+        response = escalation_response(decision.level, text, settings, None, self_harm=decision.self_harm)
+        return RESPONSE_TO_INTENT[response], summary
+    return None, summary
 
 
 @DefaultV1Recipe.register(
@@ -83,6 +123,8 @@ class RedFlagTriage(GraphComponent):
         text = message.get(FULL_TEXT) or message.get(TEXT) or ""  # all of it, not the NLU's cut
         predicted = message.get(INTENT) or {}
         model_intent = predicted.get(INTENT_NAME_KEY)
+        if _BUTTON_PAYLOAD.fullmatch(text.strip()):
+            return  # a button's payload ("/check_yes"): Rasa reads the intent from it
         try:
             red_flag_intent, summary = triage_intent(text, settings)
             language = language_of(text)
@@ -93,11 +135,19 @@ class RedFlagTriage(GraphComponent):
         summary["model_intent"] = model_intent
         summary["language"] = language
         message.set("triage", summary, add_to_output=True)
+        if model_intent in _NOT_OVERRIDDEN and red_flag_intent in (None, CHECK_INTENT):
+            return  # "no" to a check question stays an answer; a red flag in it still escalates
+        confident = float(predicted.get("confidence") or 0.0) >= COMMAND_CONFIDENCE
+        if red_flag_intent == CHECK_INTENT and model_intent in COMMAND_INTENTS and confident \
+                and summary.get("level") == "routine":
+            summary["check_candidates"] = []
+            summary["decided_by"] = "command"
+            return
         if red_flag_intent is not None:
             _override_intent(message, red_flag_intent)
         elif language == "es":
             _override_intent(message, SPANISH_INTENT)
-        elif model_intent in RED_FLAG_INTENTS or model_intent == SPANISH_INTENT:
+        elif model_intent in RED_FLAG_INTENTS or model_intent in (SPANISH_INTENT, CHECK_INTENT):
             # Triage reads negation ("no fever") and time; the classifier does not.
             fallback = "report_symptom" if model_intent in RED_FLAG_INTENTS else "out_of_scope"
             _override_intent(message, fallback)

@@ -34,11 +34,14 @@ from chatbot.retrieval.search import (
 )
 
 log = logging.getLogger(__name__)
-INDEX_FORMAT = 2  # 2: two vectors per section
+INDEX_FORMAT = 3  # 2: two vectors per section; 3: sections carry their topic
 
 
 class TextEncoder(Protocol):
     model_name: str
+
+    @property
+    def dimension(self) -> int: ...
 
     def encode(self, texts: list[str]) -> np.ndarray: ...
 

@@ -30,6 +30,21 @@ TOPICS = frozenset({
     "infection", "red_flags", "when_to_call", "next_steps", "radiofrequency_ablation",
     "repeat_injections",
 })
+# What one section answers: its first line `Topic: <name>`, from this list. The assistant
+# keeps the last answer's topic and procedure (the conversation frame) and reads a
+# follow-up against them ("and a bath?" keeps the procedure, "and for the trigger point
+# one?" keeps the topic), so sections that answer the same kind of question for
+# different procedures share a topic. `kb check` refuses a section without one.
+SECTION_TOPICS = frozenset({
+    "activity", "after_hours", "alcohol", "bath", "blood_sugar", "blood_thinners", "bruise", "chat_limits",
+    "diagnostic", "dizziness", "dressing", "driving", "during", "eating", "exercise", "fever", "flare",
+    "flushing", "follow_up", "headache", "hiccups", "ice_heat", "infection", "insurance", "itch", "jitters",
+    "medicines", "nausea", "not_helped", "numbness", "other_pain", "other_treatments", "pain_diary",
+    "painkillers", "periods", "pregnancy", "rash", "relief_duration", "relief_start", "repeat", "rest_of_day",
+    "rfa", "risks", "shower", "side_effects", "site_care", "site_soreness", "skin", "sleep", "soreness",
+    "stiffness", "travel", "weak_legs", "what_is", "when_to_call", "who_for", "will_it_work", "work",
+})
+_TOPIC_LINE = re.compile(r"\ATopic:[ \t]*(\S*)[ \t]*(?:\n+|\Z)", re.IGNORECASE)
 SKIPPED_DIRS = ("triage",)
 # libyaml's safe loader when PyYAML was built with it (10x faster), else the Python one.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -51,6 +66,7 @@ class Section:
     text: str
     procedure: str
     topics: tuple[str, ...]
+    topic: str = ""  # the section's own topic (SECTION_TOPICS); "" if the page gives none
 
     @property
     def id(self) -> str:
@@ -149,12 +165,17 @@ def _parse_page(text: str, relative_path: str) -> Page:
         raise PageError("cite at least one source under 'sources'", path=relative_path)
 
     body = text[match.end():]
-    sections = tuple(
-        Section(relative_path, title.strip(), heading, body_text, procedure, tuple(topics))
-        for heading, body_text in split_sections(body)
-    )
-    if not sections:
+    found: list[Section] = []
+    for heading, body_text in split_sections(body):
+        topic, body_text = section_topic(body_text)
+        if topic not in SECTION_TOPICS:
+            topic = ""  # a slip in the topic line never stops a page being served; kb check reports it
+        if body_text:
+            found.append(Section(relative_path, title.strip(), heading, body_text, procedure, tuple(topics),
+                                    topic))
+    if not found:
         raise PageError("no '## Heading' sections with text", path=relative_path)
+    sections = tuple(found)
     draft = is_draft(meta)
     if not draft and TEMPLATE_MARKER in text:
         raise PageError(f"still has template text ({TEMPLATE_MARKER!r}) to replace", path=relative_path)
@@ -169,6 +190,14 @@ def _parse_page(text: str, relative_path: str) -> Page:
         sections=sections,
         draft=draft,
     )
+
+
+def section_topic(text: str) -> tuple[str, str]:
+    """(topic, the text without its `Topic:` line): the line is for the assistant, not patients."""
+    found = _TOPIC_LINE.match(text)
+    if not found:
+        return "", text
+    return found.group(1).lower(), text[found.end():].strip()
 
 
 _DRAFT_WORDS = {"true", "yes", "y", "on", "1", "draft"}

@@ -22,7 +22,7 @@ from chatbot.answers import Turn, reply_to, search_in_context
 from chatbot.errors import ChatbotError
 from chatbot.replies import Reply
 from chatbot.retrieval.embedding import Embedder
-from chatbot.retrieval.index import KnowledgeIndex, RefreshReport, SearchResult, refresh_index
+from chatbot.retrieval.index import KnowledgeIndex, RefreshReport, SearchResult, TextEncoder, refresh_index
 from chatbot.retrieval.pages import page_files
 from chatbot.settings import Settings
 
@@ -62,7 +62,7 @@ class KnowledgeService:
     def __init__(
         self,
         settings: Settings,
-        embedder: Embedder | None = None,
+        embedder: TextEncoder | None = None,
         reload_interval: float = RELOAD_INTERVAL,
     ) -> None:
         self.settings = settings
@@ -181,4 +181,6 @@ class KnowledgeService:
 
     def reply(self, turn: Turn) -> list[Reply]:
         self.maybe_reload()
-        return reply_to(turn, self.search, self.settings)
+        with self._lock:
+            sections = self.index.sections
+        return reply_to(turn, self.search, self.settings, sections)

@@ -56,17 +56,34 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_triage(args: argparse.Namespace) -> int:
+    """The decision the running assistant makes: the rules, then the learned screen
+    (chatbot.screen.decide). `level` is the decision before any check question."""
     from chatbot import triage
+    from chatbot.screen.decide import decide
+    from chatbot.screen.model import default_screen
 
-    triage.default_catalogue()  # a broken catalogue is one clear error, before any input
+    triage.require_checks(triage.default_catalogue())  # a broken catalogue or model: one clear error
+    screen = default_screen()
     for message in _lines(sys.stdin):
-        result = triage.classify(message, hours_since_injection=args.hours_since_injection)
+        decision = decide(message, screen=screen, hours_since_injection=args.hours_since_injection)
+        check = decision.check()
         if args.json:
-            record = {"message": message, "level": result.level, "reasons": result.reasons}
+            record = {
+                "message": message,
+                "level": decision.level,
+                "reasons": decision.reasons,
+                "concepts": {name: round(p, 3) for name, p in decision.concepts.items()},
+                "check": None if check is None else {
+                    "concepts": list(check.concepts), "level_if_yes": check.level_if_yes,
+                    "question": check.question, "id": check.check_id,
+                },
+                "decided_by": decision.decided_by,
+            }
             print(json.dumps(record, ensure_ascii=False), flush=True)
         else:
-            reasons = "; ".join(result.reasons) or "-"
-            print(f"{result.level:9}  {message[:60]!r}  {reasons}")
+            reasons = "; ".join(decision.reasons) or "-"
+            asked = f"  check: {check.check_id} (yes = {check.level_if_yes})" if check else ""
+            print(f"{decision.level:9}  {message[:60]!r}  {reasons}{asked}")
     return 0
 
 
@@ -184,7 +201,11 @@ def cmd_report_gaps(args: argparse.Namespace) -> int:
             from chatbot.retrieval.embedding import Embedder
 
             encoder = Embedder(settings.embedding_model)
-        report = gaps.GapReport(start, end, gaps.group_messages(found, encoder, args.similarity), total)
+        from chatbot.staff.safety_events import find_safety_events
+
+        crises, checks = find_safety_events(events, end.timestamp())
+        report = gaps.GapReport(start, end, gaps.group_messages(found, encoder, args.similarity), total,
+                                crises, checks)
     except gaps.GapError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -43,6 +43,7 @@ from chatbot.errors import ChatbotError
 from chatbot.patient_ref import patient_ref
 from chatbot.settings import Settings
 from chatbot.staff.report_files import csv_text
+from chatbot.staff.safety_events import CheckAsked, Crisis
 
 URL_ENV = "TRACKER_DB_URL"
 # Messages at least this similar (cosine, average linkage) share a group. Tuned on
@@ -126,6 +127,8 @@ class GapReport:
     end: dt.datetime  # exclusive
     groups: list[GapGroup] = field(default_factory=list)
     patient_messages: int = 0  # every patient message in the period
+    crises: list[Crisis] = field(default_factory=list)  # crisis replies: shown first
+    checks: list[CheckAsked] = field(default_factory=list)  # check questions and their origins
 
     @property
     def messages(self) -> int:
@@ -276,6 +279,8 @@ def _classify(event: Event, data: dict, replies: list[dict], weak_below: float) 
     if "unreadable" in kinds or "escalation" in kinds:
         return None  # nothing to read, or a red flag: the escalation was the answer
     intent = event.intent_name or ((data.get("parse_data") or {}).get("intent") or {}).get("name")
+    if intent in ("check_yes", "check_no", "check_unsure", "triage_check") or "check" in kinds:
+        return None  # answers to a check question, and the messages that raised one: in their own section
     score = None
     for reply in replies:
         if reply.get("kind") == "answer" and reply.get("sources"):
@@ -388,9 +393,27 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def safety_lines(report: GapReport) -> list[str]:
+    """Crisis conversations first (no words, the hashed patient only), then check questions."""
+    zone = report.start.tzinfo
+    out = []
+    if report.crises:
+        out.append(f"FIRST: {len(report.crises)} conversation(s) got the crisis reply (thoughts of suicide "
+                   "or self-harm). Open them by patient reference:")
+        out.extend(f"  {_when(c.timestamp, zone)}  patient {c.patient}" for c in report.crises)
+    if report.checks:
+        answers = Counter(c.answer for c in report.checks)
+        out.append(f"Check questions asked: {len(report.checks)} ("
+                   + ", ".join(f"{a} {n}" for a, n in answers.most_common()) + "). Origins:")
+        for check in sorted(report.checks, key=lambda c: c.timestamp):
+            out.append(f"  {_when(check.timestamp, zone)}  {check.check:<26} {check.answer:<11} "
+                       f"{_clip(check.origin, 60)}")
+    return out
+
+
 def format_table(report: GapReport, limit: int = 20, examples: int = 2) -> str:
     period = f"{report.start:%Y-%m-%d} to {(report.end - dt.timedelta(days=1)):%Y-%m-%d}"
-    out = [
+    out = [*safety_lines(report),
         f"Knowledge gaps {period} ({report.start.tzinfo}): {report.messages} of "
         f"{report.patient_messages} patient messages, from {report.patients} patients, "
         f"in {len(report.groups)} groups",
@@ -436,6 +459,8 @@ def to_html(report: GapReport) -> str:
         "td:nth-child(6){min-width:22em}td ul{margin:0;padding-left:1.1em}"
         "th{background:#eee}.n{text-align:right}</style></head><body>",
         f"<h1>Knowledge gaps, {e(period)}</h1>",
+        *(f"<p><strong>{e(line)}</strong></p>" if not line.startswith("  ") else f"<p>{e(line)}</p>"
+          for line in safety_lines(report)),
         f"<p>{report.messages} of {report.patient_messages} patient messages were not answered well "
         f"({report.patients} patients), in {len(report.groups)} groups of similar questions. "
         "The most asked come first: a page answering them helps the most patients.</p>",

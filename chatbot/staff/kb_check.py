@@ -34,6 +34,7 @@ import yaml
 from chatbot import triage
 from chatbot.retrieval.pages import (
     PROCEDURES,
+    SECTION_TOPICS,
     SKIPPED_DIRS,
     TEMPLATE_MARKER,
     TOPICS,
@@ -42,6 +43,7 @@ from chatbot.retrieval.pages import (
     normalise_text,
     page_files,
     parse_page,
+    section_topic,
     slugify,
 )
 
@@ -317,7 +319,7 @@ class _PageChecker:
             if current is None:
                 return
             body = "\n".join(current_lines).strip()
-            current.words = len(body.split())
+            current.words = len(section_topic(body)[1].split())  # the answer's words, not its topic line
             info.section_texts.append((current.line, body))
             self._section(current, body)
 
@@ -370,6 +372,17 @@ class _PageChecker:
             self.error(start + 1, "the page has no '## ' sections",
                        "write each answer under its own '## question' heading")
 
+    def _topic(self, heading: _Heading, body: str) -> None:
+        topic, _text = section_topic(body)
+        if not topic:
+            self.error(heading.line, f"the section '## {heading.text}' has no 'Topic:' line",
+                       "put 'Topic: <name>' on the first line under the heading, with a name from: "
+                       + ", ".join(sorted(SECTION_TOPICS)))
+        elif topic not in SECTION_TOPICS:
+            self.error(heading.line, f"the section '## {heading.text}' has the topic {topic!r}, "
+                       "which is not in the list",
+                       "use one of: " + ", ".join(sorted(SECTION_TOPICS)))
+
     def _section(self, heading: _Heading, body: str) -> None:
         limits = SECTION_WORDS
         if not heading.text.rstrip().endswith("?"):
@@ -384,7 +397,9 @@ class _PageChecker:
         if not body:
             self.error(heading.line, f"the section '## {heading.text}' is empty",
                        "write the answer under the heading, or delete the heading")
-        elif heading.words < limits["error_below"]:
+            return
+        self._topic(heading, body)
+        if heading.words < limits["error_below"]:
             self.error(heading.line, f"the section '## {heading.text}' has only {heading.words} "
                        f"words", f"write a full answer of {limits['warn_below']}-"
                        f"{limits['warn_above']} words")
@@ -488,7 +503,7 @@ def _catalogue_findings(paths: Iterable[Path]) -> list[Finding]:
     findings = []
     for path in paths:
         try:
-            triage.load_catalogue(path)
+            triage.require_checks(triage.load_catalogue(path))
         except triage.CatalogueError as error:
             findings.append(Finding(
                 error.path or path, max(1, error.line or 1), "error",

@@ -42,10 +42,14 @@ draft: true
 
 ## REPLACE ME with the first question, as a patient would ask it?
 
+Topic: REPLACE ME with one topic name from docs/STAFF.md (for example: driving)
+
 REPLACE ME with the answer in plain words, as you would say it to a patient on the
 phone. One question per section, about 40 to 160 words. Say when to call the clinic.
 
 ## REPLACE ME with the second question?
+
+Topic: REPLACE ME
 
 REPLACE ME with the answer. Delete this section if the page has only one question.
 """

@@ -20,6 +20,7 @@ from chatbot.triage.catalogue import (
     catalogue_path,
     default_catalogue,
     load_catalogue,
+    require_checks,
 )
 from chatbot.triage.errors import CatalogueError, PatternSyntaxError
 from chatbot.triage.levels import Finding, TriageResult, classify, failed_safe
@@ -29,5 +30,5 @@ from chatbot.triage.text import normalise
 __all__ = [
     "CATALOGUE_ENV", "DEFAULT_CATALOGUE", "RANK", "Catalogue", "CatalogueError", "Finding", "Level",
     "PatternSyntaxError", "Rule", "TriageResult", "catalogue_path", "classify", "compile_pattern",
-    "default_catalogue", "failed_safe", "load_catalogue", "normalise",
+    "default_catalogue", "failed_safe", "load_catalogue", "normalise", "require_checks",
 ]

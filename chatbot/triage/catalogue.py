@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
+from chatbot.triage.concepts import CONCEPTS
 from chatbot.triage.errors import CatalogueError, PatternSyntaxError
 from chatbot.triage.lexicon import EMPTY, Lexicon, load_lexicon
 from chatbot.triage.patterns import Pattern, compile_pattern
@@ -52,6 +53,21 @@ class Rule:
     # (a stroke sign that went away is still an emergency).
     if_over: Level = "routine"
     line: int = 0
+    concepts: tuple[str, ...] = ()  # what the entry is about (chatbot.triage.concepts), first = main
+
+
+@dataclass(frozen=True)
+class CheckQuestion:
+    """What the assistant asks when the learned screen is unsure: "is any of this
+    happening now?". A "yes" (or "not sure") gets `level_if_yes`."""
+
+    check_id: str
+    concepts: tuple[str, ...]
+    level_if_yes: Level
+    question: str  # English
+    question_es: str  # Spanish
+    source: str
+    line: int = 0
 
 
 @dataclass(frozen=True)
@@ -61,6 +77,14 @@ class Catalogue:
     history_after_hours: float = 90 * 24.0
     lexicon: Lexicon = EMPTY
     wait_requests: tuple[Rule, ...] = ()  # "can I just wait until Monday?" after an escalation
+    check_questions: tuple[CheckQuestion, ...] = ()  # one or more for every concept
+
+    def check_for(self, concept: str) -> CheckQuestion | None:
+        """The check question that asks about this concept (the first that lists it)."""
+        return next((check for check in self.check_questions if concept in check.concepts), None)
+
+    def check_by_id(self, check_id: str) -> CheckQuestion | None:
+        return next((check for check in self.check_questions if check.check_id == check_id), None)
 
     def pattern_sources(self) -> Iterator[str]:
         for rule in (*self.rules, *self.wait_requests):
@@ -83,7 +107,7 @@ class Catalogue:
 
 _HEADING = re.compile(r"^## +(?P<title>.*?)\s*$")
 _ENTRY = re.compile(
-    r"^(?P<kind>red flag|expected effect|wait request)\s*:\s*(?P<id>\S.*)$", re.IGNORECASE
+    r"^(?P<kind>red flag|expected effect|wait request|check question)\s*:\s*(?P<id>\S.*)$", re.IGNORECASE
 )
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _FIELD = re.compile(r"^- +(?P<key>[A-Za-z][A-Za-z ]*?)\s*:\s*(?P<value>.*?)\s*$")
@@ -97,13 +121,14 @@ _UNIT_HOURS = {"minute": 1 / 60, "hour": 1.0, "day": 24.0, "week": 168.0}
 _LIST_FIELDS = frozenset({"patterns", "urgent if also", "emergency if also", "not if"})
 _FIELDS = {
     "red flag": frozenset({
-        "level", "reason", "source", "patterns", "emergency if also", "not if", "if over",
+        "level", "concept", "reason", "source", "patterns", "emergency if also", "not if", "if over",
     }),
     "expected effect": frozenset({
-        "level after window", "reason", "source", "patterns", "expected for", "escalate after",
+        "level after window", "concept", "reason", "source", "patterns", "expected for", "escalate after",
         "urgent if also", "emergency if also", "not if",
     }),
     "wait request": frozenset({"reason", "patterns", "not if"}),
+    "check question": frozenset({"concepts", "level if yes", "source", "question", "pregunta"}),
 }
 _REQUIRED = {
     "red flag": frozenset({"level", "reason", "source", "patterns"}),
@@ -111,6 +136,7 @@ _REQUIRED = {
         "level after window", "reason", "source", "patterns", "expected for", "escalate after",
     }),
     "wait request": frozenset({"reason", "patterns"}),
+    "check question": frozenset({"concepts", "level if yes", "source", "question", "pregunta"}),
 }
 _SETTINGS = {"history after": "- History after: 90 days", "word groups": "- Word groups: lexicon.md"}
 
@@ -165,8 +191,9 @@ class _Reader:
         if not found:
             raise self.fail(
                 number, f"unknown heading '## {title}'",
-                "start an entry with '## Red flag: some-id', '## Expected effect: some-id' or "
-                "'## Wait request: some-id' (use '###' for headings in the notes at the top)",
+                "start an entry with '## Red flag: some-id', '## Expected effect: some-id', "
+                "'## Wait request: some-id' or '## Check question: some-id' (use '###' for headings "
+                "in the notes at the top)",
             )
         rule_id = found["id"].strip()
         if not _ID.match(rule_id):
@@ -267,13 +294,60 @@ class _Reader:
             clauses.append(tuple(compiled))
         return tuple(clauses)
 
-    def rule(self, entry: _Entry) -> Rule:
+    def check_missing(self, entry: _Entry) -> None:
         missing = _REQUIRED[entry.kind] - set(entry.text) - set(entry.lists)
         if missing:
             raise self.fail(
                 entry.line, f"'{entry.rule_id}' has no {_names(frozenset(missing))}",
                 f"add the missing field(s); a {entry.kind} needs {_names(_REQUIRED[entry.kind])}",
             )
+
+    def concepts(self, value: str, line: int) -> tuple[str, ...]:
+        names = tuple(name.strip() for name in value.split(",") if name.strip())
+        unknown = [name for name in names if name not in CONCEPTS]
+        if not names or unknown:
+            raise self.fail(
+                line, f"unknown concept {unknown[0] if unknown else value!r}",
+                "use concept names separated by commas, from: " + ", ".join(CONCEPTS),
+            )
+        return names
+
+    def source(self, entry: _Entry) -> str:
+        source, source_line = entry.text["source"]
+        if not _SOURCE_OK.search(source):
+            raise self.fail(
+                source_line, "the source names no reference",
+                "give a reference number and URL like '[1] https://...' or a source file "
+                "like '000_90cd99ead456f89b.txt'",
+            )
+        return source
+
+    def check_question(self, entry: _Entry) -> CheckQuestion:
+        self.check_missing(entry)
+        level, level_line = entry.text["level if yes"]
+        level = level.strip().casefold()
+        if level not in ("emergency", "urgent"):
+            raise self.fail(level_line, f"the level '{level}' is not allowed",
+                            "write 'emergency' or 'urgent'")
+        texts = {}
+        for key in ("question", "pregunta"):
+            value, line = entry.text[key]
+            if len(value) < 20 or "?" not in value:
+                raise self.fail(line, f"the {key} is too short or asks nothing",
+                                "write the whole question the patient sees, with a question mark")
+            texts[key] = value
+        return CheckQuestion(
+            check_id=entry.rule_id,
+            concepts=self.concepts(*entry.text["concepts"]),
+            level_if_yes="emergency" if level == "emergency" else "urgent",
+            question=texts["question"],
+            question_es=texts["pregunta"],
+            source=self.source(entry),
+            line=entry.line,
+        )
+
+    def rule(self, entry: _Entry) -> Rule:
+        self.check_missing(entry)
         reason, reason_line = entry.text["reason"]
         if len(reason) < 15:
             raise self.fail(reason_line, "the reason is too short", "explain in plain words why this matters")
@@ -292,13 +366,7 @@ class _Reader:
             raise self.fail(
                 level_line, f"the level '{level}' is not allowed", "write 'emergency' or 'urgent'"
             )
-        source, source_line = entry.text["source"]
-        if not _SOURCE_OK.search(source):
-            raise self.fail(
-                source_line, "the source names no reference",
-                "give a reference number and URL like '[1] https://...' or a source file "
-                "like '000_90cd99ead456f89b.txt'",
-            )
+        source = self.source(entry)
         if level == "emergency" and entry.lists.get("emergency if also"):
             raise self.fail(
                 entry.line, f"'{entry.rule_id}' is an emergency already but has 'Emergency if also'",
@@ -336,6 +404,25 @@ class _Reader:
             escalate_after_hours=escalate,
             if_over="emergency" if if_over == "emergency" else "urgent" if if_over == "urgent" else "routine",
             line=entry.line,
+            concepts=self.concepts(*entry.text["concept"]) if "concept" in entry.text else (),
+        )
+
+
+def require_checks(catalogue: Catalogue) -> None:
+    """What the learned screen needs of the catalogue: every rule names its concept, and
+    every concept has a check question (otherwise a suspected red flag could not be
+    asked about). Checked when the Rasa server, `make run` and `chatbot triage` start;
+    raises CatalogueError with the file, line and fix."""
+    for rule in catalogue.rules:
+        if not rule.concepts:
+            raise CatalogueError(f"'{rule.rule_id}' names no concept", path=catalogue.path, line=rule.line,
+                                 fix="add '- Concept: ...' with a name from: " + ", ".join(CONCEPTS))
+    unasked = [name for name in CONCEPTS if catalogue.check_for(name) is None]
+    if unasked:
+        raise CatalogueError(
+            f"no check question asks about {', '.join(unasked)}", path=catalogue.path,
+            line=max([1, *(check.line for check in catalogue.check_questions)]),
+            fix="add a '## Check question: some-id' entry whose Concepts include it",
         )
 
 
@@ -359,7 +446,7 @@ def load_catalogue(path: pathlib.Path | None = None) -> Catalogue:
     reader = _Reader(path, text)
     reader.read()
     reader.load_word_groups()
-    if not any(entry.kind != "wait request" for entry in reader.entries):
+    if not any(entry.kind in ("red flag", "expected effect") for entry in reader.entries):
         raise reader.fail(
             max(1, len(reader.lines)), "the catalogue has no entries",
             "add entries starting with '## Red flag: some-id'",
@@ -367,13 +454,15 @@ def load_catalogue(path: pathlib.Path | None = None) -> Catalogue:
     history = 90 * 24.0
     if "history after" in reader.settings:
         history = reader.hours(*reader.settings["history after"])
-    rules = tuple(reader.rule(entry) for entry in reader.entries)
+    rules = tuple(reader.rule(entry) for entry in reader.entries if entry.kind != "check question")
+    checks = tuple(reader.check_question(entry) for entry in reader.entries if entry.kind == "check question")
     return Catalogue(
         path,
         tuple(rule for rule in rules if rule.kind != "wait request"),
         history,
         reader.lexicon,
         tuple(rule for rule in rules if rule.kind == "wait request"),
+        checks,
     )
 
 

@@ -33,6 +33,7 @@ class Finding:
     level: Level
     reason: str  # plain-language, from the catalogue
     matched: str  # the text that matched (lower-cased, punctuation removed)
+    concepts: tuple[str, ...] = ()  # the rule's concepts (chatbot.triage.concepts)
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def _red_flag_finding(rule: Rule, text: Text) -> Finding | None:
             if level == "urgent" and any_clause(rule.emergency_if, text, match.first, "urgent"):
                 level = "emergency"
             if best is None or RANK[level] > RANK[best.level]:
-                best = Finding(rule.rule_id, level, rule.reason, match.text)
+                best = Finding(rule.rule_id, level, rule.reason, match.text, rule.concepts)
             if level == rule.level or level == "emergency":
                 return best
     return best
@@ -118,7 +119,7 @@ def _expected_finding(rule: Rule, text: Text, said: Said, context_hours: float |
             judged.add(text.sentence[match.first])
             level = _expected_level(rule, text, match, said, context_hours)
             if best is None or RANK[level] > RANK[best.level]:
-                best = Finding(rule.rule_id, level, rule.reason, match.text)
+                best = Finding(rule.rule_id, level, rule.reason, match.text, rule.concepts)
             if level == "emergency":
                 return best
     return best

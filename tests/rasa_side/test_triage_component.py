@@ -49,8 +49,11 @@ def exits(monkeypatch):
 
 def test_a_broken_catalogue_stops_the_server_with_file_and_line(tmp_path, monkeypatch, exits, capsys):
     broken = tmp_path / "red-flags.md"
-    broken.write_text("## Red flag: x\n- Level: urgent\n- Reason: a long enough reason here\n"
-                      "- Source: [1] https://example.org\n- Patterns:\n  - (fever\n", encoding="utf-8")
+    broken.write_text(
+        "## Red flag: x\n- Level: urgent\n- Reason: a long enough reason here\n"
+        "- Source: [1] https://example.org\n- Patterns:\n  - (fever\n",
+        encoding="utf-8",
+    )
     monkeypatch.setenv("RED_FLAG_CATALOGUE", str(broken))
     catalogue_module._cached_catalogue.cache_clear()
     with pytest.raises(Refused):
@@ -70,6 +73,36 @@ def test_unreadable_clinic_hours_stop_the_server(monkeypatch, exits, capsys):
     assert "CLINIC_HOURS" in err and "Fix:" in err
 
 
+@pytest.mark.parametrize("damage", ["missing", "corrupt", "stale"])
+def test_a_bad_screen_model_stops_the_server_with_the_fix(tmp_path, monkeypatch, exits, capsys, damage):
+    import json
+    import shutil
+
+    from chatbot.screen import model as screen_model
+    from chatbot.screen.card import MODEL_DIR
+
+    copy = tmp_path / "model"
+    shutil.copytree(MODEL_DIR, copy)
+    if damage == "missing":
+        (copy / "screen.onnx").unlink()
+    elif damage == "corrupt":
+        data = bytearray((copy / "screen.onnx").read_bytes())
+        data[100] ^= 0xFF
+        (copy / "screen.onnx").write_bytes(bytes(data))
+    else:
+        card = json.loads((copy / "card.json").read_text(encoding="utf-8"))
+        card["corpus"]["fingerprint"] = "0" * 64
+        (copy / "card.json").write_text(json.dumps(card), encoding="utf-8")
+    monkeypatch.setenv("TRIAGE_SCREEN_DIR", str(copy))
+    screen_model._screen_in.cache_clear()
+    with pytest.raises(Refused):
+        RedFlagTriage.create({}, None, None, None)  # type: ignore[arg-type]
+    assert exits == [startup.SETUP_ERROR_EXIT]
+    err = capsys.readouterr().err
+    assert str(copy) in err and "make triage-model" in err
+    screen_model._screen_in.cache_clear()
+
+
 def test_good_setup_starts(exits):
     assert isinstance(RedFlagTriage.create({}, None, None, None), RedFlagTriage)  # type: ignore[arg-type]
     assert exits == []
@@ -84,10 +117,29 @@ def test_good_setup_starts(exits):
         ("me duele el pecho y no puedo respirar", "red_flag_emergency"),
         ("puedo manejar despues de la inyeccion?", "message_in_spanish"),
         ("how long will the numbness last?", "ask_numbness"),
+        ("I'm thinking of killing myself", "red_flag_self_harm"),
+        ("ya no quiero vivir así", "red_flag_self_harm"),
     ],
 )
 def test_intents_after_triage(text, intent):
     assert intent_of(triaged(text)) == intent
+
+
+def test_the_screens_decision_and_concepts_are_in_the_summary_never_the_text():
+    summary = triaged("I'm thinking of killing myself").get("triage")
+    assert summary["level"] == "emergency" and summary["self_harm"] is True
+    assert summary["concepts"]["self_harm"] == 1.0
+    assert "killing" not in str(summary)
+
+
+def test_a_button_payload_is_left_to_rasa():
+    msg = triaged("/check_yes", intent="check_yes")
+    assert intent_of(msg) == "check_yes" and msg.get("triage") is None
+
+
+def test_a_typed_answer_to_a_check_question_stays_an_answer():
+    assert intent_of(triaged("sí", intent="check_yes")) == "check_yes"
+    assert intent_of(triaged("no", intent="check_no")) == "check_no"
 
 
 def test_language_and_model_intent_are_kept_for_later():
@@ -112,7 +164,21 @@ def test_triage_failure_gives_the_urgent_reply_and_logs_no_text(monkeypatch, cap
     assert "okapi" not in caplog.text and "RuntimeError" in caplog.text
 
 
-def test_the_component_uses_the_same_classifier_as_the_command_line():
+def test_the_component_uses_the_same_decision_as_the_command_line():
+    from chatbot.screen.decide import decide
+    from chatbot.screen.model import default_screen
+
     text = "my leg has been numb for 3 days"
     assert triage.classify(text).level == "urgent"
+    assert decide(text, screen=default_screen()).level == "urgent"
     assert intent_of(triaged(text)) == "red_flag_urgent"
+
+
+def test_a_confident_request_to_the_assistant_is_not_turned_into_a_check_question(monkeypatch):
+    monkeypatch.setattr(
+        rasa_triage,
+        "triage_intent",
+        lambda text, settings: ("triage_check", {"level": "routine", "check_candidates": ["x"]}),
+    )
+    assert intent_of(triaged("show me my diary", intent="show_pain_diary")) == "show_pain_diary"
+    assert intent_of(triaged("my legs feel odd", intent="report_symptom")) == "triage_check"
