@@ -84,9 +84,11 @@ triage-model: $(VENV)/.installed
 	$(VENV)/bin/python -m training.triage_screen.train
 
 # The retriever fine-tuned on patients' questions (data/retrieval/model: int8 ONNX and its
-# card), from the questions in data/retrieval with a fixed seed. Committed, like the screen.
+# card), from the questions in data/retrieval with a fixed seed (about 30-45 minutes on two
+# cores), then its answer bar chosen on the dev writers. Committed, like the screen.
 retriever-model: $(VENV)/.installed
 	$(VENV)/bin/python -m training.retriever.train
+	$(VENV)/bin/python -m training.retriever.answer_bar
 
 run: install $(MODEL)
 	$(CHATBOT) serve

@@ -13,7 +13,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from chatbot import log_privacy
-from chatbot.answers import Turn
+from chatbot.answers import Turn, frame_after
 from chatbot.escalation import CRISIS_RESPONSE, level_of_response
 from chatbot.replies import Reply
 from chatbot.reply_kinds import ReplyKind
@@ -135,12 +135,11 @@ def turn_from_tracker(tracker: Tracker) -> Turn:
 
 def frame_events(replies: list[Reply]) -> list[dict[str, Any]]:
     """The new frame after an answer: what it was about (chatbot.retrieval.frame)."""
-    answered = next((r for r in replies if r.kind == ReplyKind.ANSWER and r.section is not None), None)
-    if answered is None or answered.section is None:
+    frame = frame_after(replies)
+    if frame is None:
         return []
-    section = answered.section
-    return [SlotSet("frame_procedure", section.procedure), SlotSet("frame_topic", section.topic or None),
-            SlotSet("frame_section", section.id)]
+    return [SlotSet("frame_procedure", frame.procedure), SlotSet("frame_topic", frame.topic),
+            SlotSet("frame_section", frame.section)]
 
 
 def unavailable() -> Reply:

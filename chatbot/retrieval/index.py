@@ -53,6 +53,8 @@ class SearchResult:
     rank_score: float  # score after procedure and topic hints
     dense: float = 0.0  # the cosine part
     keyword: float = 0.0  # the BM25 part, 0..1
+    # Chosen by the conversation frame: the question just answered, asked for another procedure.
+    by_frame: bool = False
 
     def as_dict(self) -> dict[str, object]:
         return {

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from chatbot.answers import INTENT_TOPICS, Turn, reply_to, search_in_context
+from chatbot.answers import INTENT_TOPICS, Turn, frame_for_turns, reply_to, search_in_context
 from chatbot.replies import Reply
+from chatbot.retrieval.frame import Frame
 from chatbot.retrieval.index import KnowledgeIndex, SearchResult
 from chatbot.retrieval.pages import load_knowledge
 from chatbot.settings import Settings
@@ -34,11 +35,13 @@ class Preview:
     drafts: set[str] = field(default_factory=set)  # pages in the results that are drafts
     settings: Settings | None = None
     previous: tuple[str, ...] = ()
+    frame: Frame | None = None  # what the earlier messages' answers leave (chatbot.retrieval.frame)
 
     def as_dict(self) -> dict[str, object]:
         return {
             "question": self.question,
             "previous": list(self.previous),
+            "frame": self.frame.as_dict() if self.frame else None,
             "procedure": self.procedure,
             "intent": self.intent,
             "replies": [
@@ -91,14 +94,20 @@ def preview(
     def search(query: str, k: int, procedure: str | None, topics: tuple[str, ...]) -> list[SearchResult]:
         return index.search(query, k=k, procedure=procedure, topics=topics)
 
-    turn = Turn(message=question, intent=intent, procedure=procedure, previous=previous)
-    replies = reply_to(turn, search, settings)
-    results = search_in_context(search, question, k, procedure, INTENT_TOPICS.get(intent or "", ()), previous)
-    return Preview(question, procedure, intent, replies, results, drafts, settings, previous)
+    sections = index.sections
+    frame = frame_for_turns(previous, search, settings, sections) if previous else None
+    turn = Turn(message=question, intent=intent, procedure=procedure, previous=previous[-2:], frame=frame)
+    replies = reply_to(turn, search, settings, sections)
+    results = search_in_context(search, question, k, procedure, INTENT_TOPICS.get(intent or "", ()),
+                                previous[-2:], frame, sections)
+    return Preview(question, procedure, intent, replies, results, drafts, settings, previous, frame)
 
 
 def format_preview(result: Preview) -> str:
     out = [f"Earlier message: {text}" for text in result.previous]
+    if result.frame is not None:
+        out.append(f"The conversation is about: {result.frame.section} "
+                   f"(procedure {result.frame.procedure}, topic {result.frame.topic})")
     out.append(f"Question: {result.question}")
     hints = [f"procedure: {result.procedure or 'not said'}", f"intent: {result.intent or 'not given'}"]
     out.append("  (" + "; ".join(hints) + ")")
