@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from chatbot import log_privacy
 from chatbot.answers import Turn, frame_after
-from chatbot.escalation import CRISIS_RESPONSE, level_of_response
+from chatbot.escalation import CRISIS_RESPONSE, RED_FLAG_INTENTS, level_of_response
 from chatbot.replies import Reply
 from chatbot.reply_kinds import ReplyKind
 from chatbot.retrieval.frame import Frame
@@ -101,6 +101,13 @@ def check_origin(tracker: Tracker) -> dict[str, Any] | None:
     return None
 
 
+def answerable_intent(model_intent: str | None) -> str | None:
+    """The NLU's intent for a message that triage (rules and screen) did not escalate. The
+    NLU's own red-flag guess is not a decision: it would silence the answer, so the message
+    is answered as a symptom report."""
+    return "report_symptom" if model_intent in RED_FLAG_INTENTS else model_intent
+
+
 def turn_from_tracker(tracker: Tracker) -> Turn:
     latest = tracker.latest_message or {}
     messages = _user_messages(tracker)
@@ -114,9 +121,9 @@ def turn_from_tracker(tracker: Tracker) -> Turn:
     if origin is not None:  # "No" to a check question: answer the message it was about
         message = origin.get("text") or ""
         summary = (origin.get("parse_data") or {}).get("triage") or {}
-        intent = summary.get("model_intent")
+        intent = answerable_intent(summary.get("model_intent"))
     elif intent == "triage_check":  # every check question was asked already: answer as usual
-        intent = summary.get("model_intent")
+        intent = answerable_intent(summary.get("model_intent"))
     return Turn(
         # The user event holds the whole text; the NLU's copy is cut for long messages.
         message=message,

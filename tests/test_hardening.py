@@ -216,6 +216,9 @@ def test_a_hung_action_server_does_not_hold_up_an_emergency(tmp_path, settings):
 
 def test_the_launcher_restarts_a_server_that_died_or_froze(tmp_path, settings, monkeypatch):
     monkeypatch.setattr(launcher, "HEALTH_EVERY", 0.0)  # check on every call, not every 5 s
+    # No back-off between restarts: a server that is healthy again within the back-off
+    # window would otherwise not be checked (this test is about detection, not pacing).
+    monkeypatch.setattr(launcher, "MAX_BACKOFF", 0.0)
     with isolated_stack(tmp_path, settings, CLINIC_HOURS="Mon-Sun 00:00-24:00") as stack:
         os.kill(stack.processes["actions"].pid, signal.SIGKILL)  # the main process only
         stack.processes["actions"].wait(30)

@@ -182,24 +182,28 @@ def _texts(replies: list[dict]) -> str:
     return "\n".join(r["text"] for r in replies if "text" in r)
 
 
-REAL_ALCOHOL = """---
-title: Alcohol after an injection
+# A question no page answers yet (the knowledge base has no sauna section), so the new
+# page is the best match once it is served, whatever the retriever.
+NEW_PAGE = """---
+title: Saunas after an injection
 procedure: general
-topics: [medicines]
+topics: [bathing]
 sources:
   - file: 000_90cd99ead456f89b.txt
 last_reviewed: 2026-11-21
 ---
 
-# Alcohol after an injection
+# Saunas after an injection
 
-## Can I drink alcohol after my injection?
+## Can I use a sauna after my injection?
 
-Please do not drink alcohol (beer, wine or spirits) on the day of your injection. {marker}
-Alcohol can make you dizzy while the numbing medicine is still working, and it does not
-mix well with some pain medicines. From the next day, a small amount is usually fine
-unless your doctor told you otherwise. If you take blood thinners or sleeping pills, ask
-the clinic first.
+Topic: bath
+
+Please wait two days before you use a sauna or a steam room after your injection. {marker}
+Heat and sweat can irritate the needle spots while they heal, and the numbing medicine can
+make you dizzy in the heat on the first day. After two days, a short sauna is usually fine
+unless your doctor told you otherwise. If the needle spots are red or sore, wait longer
+and ask the clinic.
 """
 
 
@@ -214,7 +218,7 @@ def test_hot_reload_in_the_running_action_server(tmp_path):
     settings = dataclasses.replace(settings, knowledge_dir=knowledge, index_dir=index)
     stack = isolated_stack(tmp_path / "stack", settings, CLINIC_HOURS="Mon-Sun 00:00-24:00")
     patient = f"reload-{uuid.uuid4().hex[:8]}"
-    question = "can I drink alcohol after my injection?"
+    question = "can I use a sauna after my injection?"
 
     def ask(text: str) -> list[dict]:
         payload = {"sender": stack.token_for(patient), "message": text}
@@ -224,16 +228,16 @@ def test_hot_reload_in_the_running_action_server(tmp_path):
 
     with stack:
         before = ask(question)
-        assert not any(s["page"] == "alcohol-after-an-injection.md" for s in _sources(before)), before
+        assert not any(s["page"] == "saunas-after-an-injection.md" for s in _sources(before)), before
 
-        page = knowledge / "alcohol-after-an-injection.md"
-        page.write_text(REAL_ALCOHOL.format(marker="Version one."))
+        page = knowledge / "saunas-after-an-injection.md"
+        page.write_text(NEW_PAGE.format(marker="Version one."))
         time.sleep(1.2)  # the assistant looks at the folder at most once a second
         added = ask(question)
         assert _sources(added)[0]["page"] == page.name, added
         assert "Version one." in _texts(added)
 
-        page.write_text(REAL_ALCOHOL.format(marker="Version two.").replace("procedure: general",
+        page.write_text(NEW_PAGE.format(marker="Version two.").replace("procedure: general",
                                                                           "procedure: knee"))
         time.sleep(1.2)
         still = ask(question)
