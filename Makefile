@@ -39,6 +39,7 @@ help:
 	@echo "make bench  retrieval, NLU, triage and latency benchmarks"
 	@echo "make kb-check  check the knowledge pages after editing them (see docs/STAFF.md)"
 	@echo "make triage-model  retrain the learned triage screen after changing data/triage"
+	@echo "make retriever-model  retrain the retriever (and its answer bar) after changing data/retrieval"
 
 $(VENV)/.installed: requirements/actions.txt pyproject.toml
 	@test -n "$(PYTHON311)" || { echo "error: Python 3.11 not found (pyenv install 3.11 or put python3.11 on PATH)" >&2; exit 1; }
