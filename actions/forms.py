@@ -14,6 +14,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import answer, escalations, send, turn_from_tracker
+from chatbot.answers import reminder
 from chatbot.callbacks import flow as callback_flow
 from chatbot.callbacks.delivery import DeliveryWorker
 from chatbot.callbacks.phone import read_phone
@@ -21,8 +22,10 @@ from chatbot.callbacks.store import CallbackRequest, CallbackStore
 from chatbot.diary import flow as diary_flow
 from chatbot.diary import replies as diary_replies
 from chatbot.diary.diary import Diary, Entry
+from chatbot.diary.flow import is_request_to_add
 from chatbot.form_steps import Step
 from chatbot.patient_ref import patient_ref
+from chatbot.replies import Reply
 from chatbot.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -61,6 +64,28 @@ def diary_of(tracker: Tracker) -> Diary | None:
     )
 
 
+CALLBACK_PAYLOAD = "/request_callback"
+
+
+def after_advice(replies: list[Reply], tracker: Tracker) -> list[Reply]:
+    """After emergency or crisis advice, every reply repeats it and none offers a call
+    back (answers add the line themselves; this is for the diary's and forms' replies)."""
+    escalated_now, earlier = escalations(tracker)
+    if escalated_now or earlier not in ("emergency", "crisis"):
+        return replies
+    line = reminder(earlier, get_settings())
+    for reply in replies:
+        reply.buttons = [b for b in reply.buttons or [] if b.get("payload") != CALLBACK_PAYLOAD]
+    written = [reply for reply in replies if reply.text and not reply.response]
+    if written and not any(line in (reply.text or "") for reply in written):
+        written[-1].text = f"{written[-1].text}\n\n{line}"
+    return replies
+
+
+def send_after(dispatcher: CollectingDispatcher, replies: list[Reply], tracker: Tracker) -> None:
+    send(dispatcher, after_advice(replies, tracker))
+
+
 async def apply(step: Step, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
     """Send the step's replies (answering a question asked mid-form first); the slot's value."""
     if step.question is not None:
@@ -68,7 +93,7 @@ async def apply(step: Step, slot: str, dispatcher: CollectingDispatcher, tracker
             send(dispatcher, await asyncio.to_thread(answer, turn_from_tracker(tracker)))
         except Exception as error:  # the form goes on; the question is asked again later
             log.error("Answering inside a form failed (%s)", type(error).__name__)
-    send(dispatcher, step.replies)
+    send_after(dispatcher, step.replies, tracker)
     return {slot: step.value}
 
 
@@ -96,13 +121,40 @@ class ValidateDiaryEntryForm(_DiarySlots, FormValidationAction):
     def name(self) -> str:
         return "validate_diary_entry_form"
 
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> list[str]:
+        """A number typed with no diary and no question asked ("7", a phone number) does
+        not start a diary: action_add_diary_entry says what it can do instead. "Add an
+        entry" with no diary starts one (score before the block first)."""
+        starting = tracker.get_slot("requested_slot") is None
+        if starting and diary_of(tracker) is None and not is_request_to_add(latest_text(tracker)):
+            return []
+        return domain_slots
+
     async def validate_diary_entry(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
         if str(value) != latest_text(tracker):
             return {"diary_entry": None}  # left from an earlier message: ask for a fresh one
+        if tracker.get_slot("requested_slot") not in (None, "diary_entry"):
+            return {"diary_entry": None}  # "6" answered the question asked (the score before the block)
         step = diary_flow.entry_step(str(value), clinic_now(), diary_of(tracker))
         return await apply(step, "diary_entry", dispatcher, tracker)
+
+
+def block_time_was_corrected(tracker: Tracker) -> bool:
+    """The pain diary form ran because the patient corrected the block time."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "action" and event.get("name") == "action_diary_started":
+            return False
+        if event.get("event") == "action" and event.get("name") == "action_change_block_time":
+            return True
+    return False
 
 
 class ActionDiaryStarted(Action):
@@ -112,9 +164,36 @@ class ActionDiaryStarted(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
         diary = diary_of(tracker)
         if diary is None:
-            send(dispatcher, [diary_replies.not_started()])
-            return [SlotSet("diary_entry", None)]
-        send(dispatcher, [diary_replies.started(diary, clinic_now(), get_settings().diary_checkpoints)])
+            reply = diary_replies.not_started()
+        elif block_time_was_corrected(tracker):
+            reply = diary_replies.block_time_changed(diary)
+        else:
+            reply = diary_replies.started(diary, clinic_now(), get_settings().diary_checkpoints)
+        send_after(dispatcher, [reply], tracker)
+        return [SlotSet("diary_entry", None)]
+
+
+class ActionChangeBlockTime(Action):
+    """ "The block was at 10, not 9": forget the time; the pain diary form asks it again."""
+
+    def name(self) -> str:
+        return "action_change_block_time"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
+        if diary_of(tracker) is not None:
+            send_after(dispatcher, [diary_replies.block_time_question()], tracker)
+        return [SlotSet("diary_block_time", None)]
+
+
+class ActionFinishDiary(Action):
+    def name(self) -> str:
+        return "action_finish_diary"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
+        diary = diary_of(tracker)
+        reply = diary_replies.finished(diary, patient_ref(tracker.sender_id)) if diary \
+            else diary_replies.not_started()
+        send_after(dispatcher, [reply], tracker)
         return [SlotSet("diary_entry", None)]
 
 
@@ -125,13 +204,18 @@ class ActionAddDiaryEntry(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
         diary, value = diary_of(tracker), tracker.get_slot("diary_entry")
         if diary is None or not isinstance(value, dict):
-            send(dispatcher, [diary_replies.not_started()])
+            text = latest_text(tracker)
+            _, earlier = escalations(tracker)
+            reply = (callback_flow.phone_with_no_request(get_settings(), earlier)
+                     if callback_flow.looks_like_phone(text) else diary_replies.not_started())
+            send_after(dispatcher, [reply], tracker)
             return [SlotSet("diary_entry", None)]
         entry = Entry.from_slot(value)
         diary = diary.with_entry(entry)
-        send(
+        send_after(
             dispatcher,
             [diary_replies.entry_added(diary, entry, clinic_now(), get_settings().diary_checkpoints)],
+            tracker,
         )
         return [SlotSet("diary_entries", [e.to_slot() for e in diary.entries]), SlotSet("diary_entry", None)]
 
@@ -143,7 +227,8 @@ class ActionShowDiary(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
         diary = diary_of(tracker)
         reference = patient_ref(tracker.sender_id)
-        send(dispatcher, [diary_replies.summary(diary, reference) if diary else diary_replies.not_started()])
+        reply = diary_replies.summary(diary, reference) if diary else diary_replies.not_started()
+        send_after(dispatcher, [reply], tracker)
         return []
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from chatbot import triage
+from chatbot.clinic_hours import says_clinic_closed
 from chatbot.diary import replies as diary_replies
 from chatbot.escalation import RED_FLAG_INTENTS
 from chatbot.message_checks import asked_part, has_readable_text, questions_in
@@ -45,6 +46,11 @@ INTENT_TOPICS: dict[str, tuple[str, ...]] = {
     "report_symptom": ("side_effects", "when_to_call"),
 }
 QUESTION_INTENTS = frozenset(INTENT_TOPICS)
+# Intents whose question, from a patient who says the clinic is closed (or it is night or
+# the weekend), is what to do now: the after-hours section answers it.
+AFTER_HOURS_TOPIC = "after_hours"
+AFTER_HOURS_ASKS = frozenset({None, "ask_when_to_call", "ask_next_steps", "report_symptom", "out_of_scope",
+                              "nlu_fallback"})
 PROCEDURE_NAMES = {
     "facet_joint": "facet joint injection",
     "medial_branch_block": "medial branch block",
@@ -231,6 +237,18 @@ def search_in_context(
     return joined if top_joined >= top_alone - FOLLOWUP_MARGIN else alone
 
 
+def _after_hours_first(results: list[SearchResult], settings: Settings, decision: str
+                       ) -> tuple[list[SearchResult], str]:
+    """ "It's Saturday night and the clinic is closed, what do I do?": the patient says it
+    is after hours, so the after-hours section (topic after_hours) is the answer when the
+    search found it at all (the suggestions' bar); otherwise the decision stands."""
+    hit = next((r for r in results if r.section.topic == AFTER_HOURS_TOPIC
+                and r.score >= settings.min_suggest_score), None)
+    if hit is None:
+        return results, decision
+    return [hit, *(r for r in results if r is not hit)], "answer"
+
+
 def _put_first(section_id: str, results: list[SearchResult], search: Search, sections: list[Section], k: int,
                procedure: str | None) -> list[SearchResult]:
     """The same question for another procedure: that section first, scored by its own
@@ -292,9 +310,42 @@ def diary_is_due(turn: Turn) -> bool:
 
 
 def reply_to(
-    turn: Turn, search: Search, settings: Settings, sections: list[Section] | None = None
+    turn: Turn, search: Search, settings: Settings, sections: list[Section] | None = None,
+    understands: Callable[[str], bool] | None = None,
 ) -> list[Reply]:
-    """The replies for one message, in order. Never raises for odd input."""
+    """The replies for one message, in order. Never raises for odd input. `understands`
+    tells keyboard mash from words (the index's reader); None: every message is words."""
+    replies = _replies_for(turn, search, settings, sections, understands)
+    return with_earlier_advice(replies, turn, settings)
+
+
+def with_earlier_advice(replies: list[Reply], turn: Turn, settings: Settings) -> list[Reply]:
+    """Every reply after an escalation repeats its advice (once), and after emergency or
+    crisis advice none offers a call back: the patient must not wait for one."""
+    level = None if turn.escalated_now else turn.earlier_escalation
+    if level is None:
+        return replies
+    if level in ("emergency", "crisis"):
+        for reply in replies:
+            reply.buttons = [b for b in reply.buttons or [] if b != CALLBACK_BUTTON]
+    line = reminder(level, settings)
+    written = [reply for reply in replies if reply.text and not reply.response]
+    if line and written and not any(line in (reply.text or "") for reply in written):
+        written[-1].text = f"{written[-1].text}\n\n{line}"
+    return replies
+
+
+def not_understood() -> Reply:
+    return Reply(ReplyKind.UNREADABLE, text=(
+        "Sorry, I didn't understand that. Could you say it another way? You can ask me things "
+        'like "How long will the numbness last?" or "Can I take a shower?"'
+    ))
+
+
+def _replies_for(
+    turn: Turn, search: Search, settings: Settings, sections: list[Section] | None,
+    understands: Callable[[str], bool] | None,
+) -> list[Reply]:
     message = turn.message or ""
     if not message.strip() or not has_readable_text(message):
         return [Reply(ReplyKind.UNREADABLE, text=(
@@ -308,6 +359,9 @@ def reply_to(
             f"worrying symptom, call {settings.clinic_name} at {settings.clinic_phone}, "
             f"or {settings.emergency_number} in an emergency."
         ), buttons=call_buttons(settings))]
+
+    if understands is not None and not understands(message):
+        return [not_understood()]  # never an answer picked for keyboard mash
 
     mentions_symptom = False
     query = message
@@ -337,6 +391,8 @@ def reply_to(
     topics = INTENT_TOPICS.get(intent or "", ())
     results = search_in_context(search, query, 5, turn.procedure, topics, turn.previous, turn.frame, sections)
     decision = decide(results, settings, topics, out_of_scope=intent == "out_of_scope")
+    if decision != "answer" and says_clinic_closed(message) and intent in AFTER_HOURS_ASKS:
+        results, decision = _after_hours_first(results, settings, decision)
     answered = decision == "answer"
     if answered:
         ask = _procedure_question(query, results, turn)
@@ -344,10 +400,7 @@ def reply_to(
             return [ask]
     no_callback = turn.escalated_now or turn.earlier_escalation in ("emergency", "crisis")
     if decision == "suggest":
-        reply = suggestions(results, settings)
-        if turn.earlier_escalation and not turn.escalated_now:  # the advice given, again
-            reply.text = f"{reply.text}\n\n{reminder(turn.earlier_escalation, settings)}"
-        return [reply]
+        return [suggestions(results, settings)]  # with the earlier advice: with_earlier_advice
     reply = format_answer(results[0]) if answered else no_answer(settings, callback=not no_callback)
     notes = []
     if answered and (intent == "report_symptom" or mentions_symptom):

@@ -20,9 +20,15 @@ _RULE = re.compile(
 # Patients often tell us it is after hours; believe them over the clock.
 _SAYS_CLOSED = re.compile(
     r"\b(after[- ]?hours|out of hours|(clinic|office|surgery|practice)('s| is| are)? (closed|shut)"
-    r"|closed (now|today|for the (day|night|weekend))|(it'?s|it is) (the )?weekend"
-    r"|middle of the night|can'?t (reach|get hold of|get through to) (my|the) (doctor|clinic|office)"
-    r"|no one (is )?answer(ing|s))\b",
+    r"|closed (now|today|tonight|for the (day|night|weekend))|(they'?re|they are|it'?s|it is) closed"
+    r"|(it'?s|it is|its) (the )?weekend|on the weekend|this weekend|weekend now"
+    r"|(it'?s|it is|its) (late|night|nighttime|late at night|(saturday|sunday|friday)( night| evening)?)"
+    r"|(saturday|sunday|friday) night|at night|tonight|overnight|middle of the night"
+    r"|can'?t (reach|get hold of|get through to) (my|the|a) (doctor|clinic|office|nurse)"
+    r"|no one (is )?answer(ing|s)|nobody (is )?answer(ing|s)"
+    # Spanish
+    r"|(la )?cl[ií]nica (est[aá] )?cerrada|est[aá]n? cerrad[oa]s?|es de noche|por la noche|esta noche"
+    r"|(es )?fin de semana|madrugada|no contestan|no puedo (comunicarme|hablar) con (mi|el) m[eé]dico)\b",
     re.IGNORECASE,
 )
 

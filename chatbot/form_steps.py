@@ -47,3 +47,4 @@ def ask_again(problem: str) -> Step:
 
 def answer_first(question: str) -> Step:
     return Step(None, question=question)
+

@@ -31,3 +31,20 @@ def asked_part(message: str) -> str | None:
     sentences = [s.strip() for s in re.split(r"(?<=[.!;])\s+|\s+-\s+|\n+", message) if s.strip()]
     questions = [s for s in sentences if _QUESTION_START.match(s)]
     return " ".join(questions) or None
+
+
+# The words that stop a form. The classifier's stop_form is believed only when one of
+# them is there: "asap" or "any time" answering "when should the nurse call?" must never
+# drop a call-back request (chatbot.rasa_server.guards.StopOnlyWhenSaid).
+_STOP_WORDS = re.compile(
+    r"\b(stop|cancel+(ed)?|quit|never\s?mind|forget (it|that|about it)|not now|no,? thanks?( you)?"
+    r"|don'?t (call|want|bother|need)|do not (call|want|need)|changed my mind|pause|leave it"
+    r"|no more|end (it|this|the)|exit"
+    r"|cancela(r)?|olv[ií]d(alo|elo)|no,? gracias|no quiero|parar|det[eé]n(er)?|ya no)\b",
+    re.IGNORECASE,
+)
+
+
+def says_stop(text: str) -> bool:
+    """ "stop", "cancel the call back", "no thanks", "olvídalo": yes; "asap", "after 3": no."""
+    return bool(_STOP_WORDS.search(text or ""))

@@ -100,3 +100,35 @@ def test_answers_after_an_escalation_repeat_the_advice_in_one_line(settings, lev
     turn = Turn("can I take a shower?", "ask_bathing", earlier_escalation=level)
     [reply] = reply_to(turn, FakeSearch(), settings)
     assert "Remember the advice I gave earlier" in reply.text and words in reply.text
+
+
+def test_keyboard_mash_is_not_understood_and_never_answered(settings):
+    search = FakeSearch()
+    [reply] = reply_to(Turn("asdfgh jkl", "nlu_fallback"), search, settings, understands=lambda text: False)
+    assert reply.kind == "unreadable" and "didn't understand" in reply.text
+    assert search.calls == []
+
+
+@pytest.mark.parametrize("level", ["emergency", "crisis"])
+def test_after_emergency_advice_every_reply_repeats_it_and_offers_no_callback(settings, level):
+    turn = Turn("best pizza?", "out_of_scope", earlier_escalation=level)
+    [reply] = reply_to(turn, FakeSearch(score=0.1), settings)
+    assert reply.kind == "no_answer" and "Remember" in reply.text
+    assert all(b.get("payload") != "/request_callback" for b in reply.buttons)
+    [mash] = reply_to(Turn("qqq zzz", "nlu_fallback", earlier_escalation=level), FakeSearch(), settings,
+                      understands=lambda text: False)
+    assert "Remember" in mash.text
+
+
+def test_a_patient_who_says_the_clinic_is_closed_gets_the_after_hours_section(settings):
+    after_hours = dataclasses.replace(SECTION, heading="What if it is after hours?", topic="after_hours")
+    other = dataclasses.replace(SECTION, heading="When should I call the clinic?", topic="when_to_call")
+
+    def search(query, k, procedure, topics):
+        return [SearchResult(after_hours, 0.52, 0.52), SearchResult(other, 0.48, 0.48)]
+
+    closed = Turn("its saturday night and the clinic is closed, what do i do", "ask_when_to_call")
+    [reply] = reply_to(closed, search, settings)
+    assert reply.kind == "answer" and "after hours" in reply.text
+    [unsure] = reply_to(Turn("what do i do now", "ask_when_to_call"), search, settings)
+    assert unsure.kind == "suggestions"

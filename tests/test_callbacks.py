@@ -144,3 +144,41 @@ def test_requests_filed_while_the_clinic_system_is_down_are_delivered_once_when_
     assert sorted(r["id"] for r in receiver.received) == sorted(ids)
     assert {r["name"] for r in receiver.received} == {"Ann", "Bob", "Cy"}
     assert receiver.received[0]["phone"] == "+12125550143"
+
+
+@pytest.mark.parametrize("text", ["stop", "cancel the call back", "no thanks", "never mind", "olvídalo",
+                                  "cancelar", "I changed my mind", "don't call me"])
+def test_these_words_stop_a_form(text):
+    from chatbot.message_checks import says_stop
+
+    assert says_stop(text)
+
+
+@pytest.mark.parametrize("text", ["asap", "any time", "after 3", "mañana", "this afternoon", "Maria Lopez",
+                                  "tomorrow morning", "whenever"])
+def test_answers_to_a_form_never_stop_it(text):
+    from chatbot.message_checks import says_stop
+
+    assert not says_stop(text)
+    assert flow.time_step(text).value == text  # kept as the patient wrote it
+
+
+def test_a_phone_number_with_no_request_after_emergency_advice_says_call_now():
+    settings = load_settings()
+    assert flow.looks_like_phone("555 201 3344") and not flow.looks_like_phone("7 at 2pm")
+    after = flow.phone_with_no_request(settings, "emergency")
+    assert f"call {settings.emergency_number} now" in after.text
+    assert all(b["payload"] != "/request_callback" for b in after.buttons)
+    before = flow.phone_with_no_request(settings, None)
+    assert [b["payload"] for b in before.buttons] == ["/request_callback"]
+
+
+def test_the_worklist_puts_emergency_and_urgent_requests_first_then_the_longest_waiting(tmp_path):
+    from chatbot.staff.callbacks import worklist
+
+    store = CallbackStore(tmp_path / "callbacks.db")
+    for name, reason in [("Ann", "patient asked for a call"), ("Bob", "urgent advice given in the chat"),
+                         ("Cy", "the assistant had no answer"), ("Di", "emergency advice given in the chat")]:
+        store.add(CallbackRequest("c", name, "+16175550123", "(617) 555-0123", "asap", reason))
+        time.sleep(0.01)
+    assert [c.request.name for c in worklist(store.all())] == ["Di", "Bob", "Ann", "Cy"]

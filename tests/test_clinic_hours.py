@@ -43,7 +43,9 @@ def test_bad_timezone_is_explained():
 @pytest.mark.parametrize(
     "message",
     ["facial flushing on the second day, it is after hours", "the clinic is closed",
-     "it's the weekend and my site is red", "I can't reach my doctor"],
+     "it's the weekend and my site is red", "I can't reach my doctor",
+     "its saturday night and the clinic is closed, what do i do", "it's the middle of the night",
+     "la clínica está cerrada", "es fin de semana y tengo fiebre", "nobody is answering the phone"],
 )
 def test_patient_saying_the_clinic_is_closed(message):
     assert says_clinic_closed(message)

@@ -147,3 +147,23 @@ def test_a_damaged_diary_slot_starts_again_instead_of_showing_wrong_numbers():
     assert Diary.from_slots(7, "yesterday", []) is None
     assert Diary.from_slots(7, "2026-12-01T09:00", [{"score": 3}]) is None
     assert Diary.from_slots(7, "2026-12-01T09:00", None).entries == ()
+
+
+@pytest.mark.parametrize(("text", "score", "activity"), [
+    ("seven", 7, ""), ("about a 7", 7, ""), ("four after walking", 4, "after walking"),
+    ("ahora un cinco", 5, ""), ("dolor 6 caminando", 6, "caminando"),
+])
+def test_a_score_in_words_is_never_saved_as_the_activity(text, score, activity):
+    block = NOW - timedelta(hours=1)
+    reading = read_entry(text, NOW, Diary(7, block))
+    assert reading.value is not None and reading.value.score == score
+    assert reading.value.activity == activity
+
+
+def test_a_corrected_block_time_says_what_changed():
+    block = NOW - timedelta(hours=2)
+    diary = Diary(7, block, (Entry(NOW - timedelta(minutes=90), 3.0, ""),))
+    later = Diary(7, NOW - timedelta(hours=1), diary.entries)
+    assert f"{later.block_at:%H:%M}" in replies.block_time_changed(later).text
+    assert "1 of your entries are now before the block" in replies.block_time_changed(later).text
+    assert "now before the block" not in replies.block_time_changed(diary).text

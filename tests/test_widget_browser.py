@@ -314,14 +314,51 @@ def test_a_pain_diary_in_the_chat_shows_a_printable_table(widget):
     widget.screenshot("diary-desktop.png")
 
 
+def test_printing_the_diary_prints_only_the_diary(widget, settings):
+    widget.open()
+    fill_diary(widget)
+    page = widget.page
+    page.evaluate("() => { window.print = () => { window.__clinicPagePrinted = true; }; }")
+    widget.log.locator(".cc-diary").last.get_by_role("button", name="Print my diary").click()
+    printed = page.frame_locator("iframe.cc-print-frame")
+    expect(printed.locator("h1")).to_have_text(f"Pain diary – {settings.clinic_name}")
+    expect(printed.locator("table tbody tr")).to_have_count(1)
+    expect(printed.locator("table tbody td").nth(2)).to_have_text("2/10")
+    expect(printed.locator("body")).to_contain_text("doctor")
+    expect(printed.locator("body")).not_to_contain_text("Questions after your injection?")
+    assert page.evaluate("window.__clinicPagePrinted") is None  # the clinic's page never prints
+
+
 def test_the_pain_diary_fits_a_360px_phone(browser, stack):
     phone = Widget(browser, stack, PHONE)
     try:
         phone.open()
         fill_diary(phone)
-        box = phone.log.locator(".cc-table-scroll").last.bounding_box()
+        scroll = phone.log.locator(".cc-table-scroll").last
+        box = scroll.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] + 0.5
+        # Rows are stacked: the table is no wider than its box, so nothing needs scrolling.
+        assert scroll.evaluate("node => node.scrollWidth <= node.clientWidth + 1")
+        cells = scroll.locator("td")
+        expect(cells.first).to_have_attribute("data-label", "Time")
+        expect(scroll).to_have_attribute("tabindex", "0")  # reachable by keyboard
         phone.screenshot("diary-mobile.png")
+    finally:
+        phone.close()
+
+
+def test_focus_stays_inside_the_full_screen_chat_on_a_phone(browser, stack):
+    phone = Widget(browser, stack, PHONE)
+    try:
+        phone.open()
+        phone.ask(NUMBNESS)
+        inside = "() => document.activeElement && document.activeElement.id === 'clinic-chat'"
+        for presses in range(25):
+            phone.page.keyboard.press("Tab")
+            assert phone.page.evaluate(inside), f"focus left the chat after {presses + 1} Tab presses"
+        for presses in range(25):
+            phone.page.keyboard.press("Shift+Tab")
+            assert phone.page.evaluate(inside), f"focus left the chat after {presses + 1} Shift+Tab presses"
     finally:
         phone.close()
 

@@ -43,6 +43,8 @@
       from: "From:",
       diaryColumns: ["Time", "After the block", "Score", "Relief", "What you did"],
       diaryPrint: "Print my diary",
+      diaryTitle: "Pain diary",
+      diaryTableLabel: "Your pain diary table",
       emergencyTitle: "This may be an emergency",
       urgentTitle: "Please contact your care team today",
       offline: "Can't reach the assistant. Check your internet connection and try again.",
@@ -79,6 +81,8 @@
       from: "Fuente:",
       diaryColumns: ["Hora", "Después del bloqueo", "Puntuación", "Alivio", "Qué hacía"],
       diaryPrint: "Imprimir mi diario",
+      diaryTitle: "Diario de dolor",
+      diaryTableLabel: "La tabla de su diario de dolor",
       emergencyTitle: "Esto puede ser una emergencia",
       urgentTitle: "Comuníquese hoy con su equipo médico",
       offline: "No se puede conectar con el asistente. Revise su conexión e inténtelo de nuevo.",
@@ -394,6 +398,8 @@
         if (event.key === "Escape") {
           event.preventDefault();
           this.close();
+        } else if (event.key === "Tab" && this.isFullScreen()) {
+          this.keepFocusInside(event);
         }
       });
 
@@ -482,6 +488,29 @@
       this.session.set(this.openKey, "1");
       this.scrollToEnd();
       if (focus) this.input.focus();
+    }
+
+    isFullScreen() {
+      // On a phone the panel covers the whole page (widget.css, max-width 480px).
+      return this.isOpen && window.matchMedia("(max-width: 480px)").matches;
+    }
+
+    keepFocusInside(event) {
+      // Full screen, the page behind is hidden: Tab must not move focus to it.
+      const focusable = [...this.panel.querySelectorAll(
+        'a[href], button:not([disabled]), textarea, input, [tabindex]:not([tabindex="-1"])',
+      )].filter((node) => !node.hidden && node.offsetParent !== null);
+      if (!focusable.length) return;
+      const first = focusable[0];
+      const last = focusable[focusable.length - 1];
+      const active = this.root.activeElement;
+      if (event.shiftKey && (active === first || !this.panel.contains(active))) {
+        event.preventDefault();
+        last.focus();
+      } else if (!event.shiftKey && (active === last || !this.panel.contains(active))) {
+        event.preventDefault();
+        first.focus();
+      }
     }
 
     close() {
@@ -683,33 +712,88 @@
       const lines = String(group.text || "").split("\n");
       const node = el("div", "cc-msg cc-bot cc-diary");
       node.append(el("span", "cc-sr", this.t.assistant + " "), el("p", null, lines[0] || ""));
+      // A focusable region, so a keyboard can scroll a wide table; on a phone the rows
+      // are stacked instead (widget.css), each cell with its column's name.
       const scroll = el("div", "cc-table-scroll");
-      const table = el("table", "cc-diary-table");
-      const head = el("tr");
-      for (const name of this.t.diaryColumns) head.append(el("th", null, name));
-      table.append(head);
-      for (const row of custom.rows) {
-        const tr = el("tr");
-        const relief = row.relief === null || row.relief === undefined ? "–" : `${row.relief}%`;
-        for (const value of [row.time, row.after, `${row.score}/10`, relief, row.activity || ""]) {
-          tr.append(el("td", null, String(value ?? "")));
-        }
-        table.append(tr);
-      }
+      scroll.tabIndex = 0;
+      scroll.setAttribute("role", "region");
+      scroll.setAttribute("aria-label", this.t.diaryTableLabel);
+      const table = this.diaryTable(custom.rows, "cc-diary-table");
       scroll.append(table);
       node.append(scroll);
-      for (const line of lines.slice(1 + custom.rows.length)) if (line.trim()) node.append(el("p", null, line));
+      const notes = lines.slice(1 + custom.rows.length).filter((line) => line.trim());
+      for (const line of notes) node.append(el("p", null, line));
       const print = el("button", "cc-chip", this.t.diaryPrint);
       print.type = "button";
-      print.addEventListener("click", () => {
-        node.classList.add("cc-printing");
-        window.print();
-        node.classList.remove("cc-printing");
-      });
+      print.addEventListener("click", () => this.printDiary(lines[0] || "", custom.rows, notes));
       const buttons = this.renderButtons(group.buttons, false) || el("div", "cc-buttons");
       buttons.prepend(print);
       node.append(buttons);
       return node;
+    }
+
+    diaryTable(rows, className, doc = document) {
+      const make = (tag, text) => {
+        const node = doc.createElement(tag);
+        if (text !== undefined) node.textContent = text;
+        return node;
+      };
+      const table = make("table");
+      table.className = className;
+      const head = make("tr");
+      for (const name of this.t.diaryColumns) head.append(make("th", name));
+      const thead = make("thead");
+      thead.append(head);
+      const tbody = make("tbody");
+      for (const row of rows) {
+        const tr = make("tr");
+        const relief = row.relief === null || row.relief === undefined ? "–" : `${row.relief}%`;
+        const values = [row.time, row.after, `${row.score}/10`, relief, row.activity || ""];
+        values.forEach((value, index) => {
+          const td = make("td", String(value ?? ""));
+          td.dataset.label = this.t.diaryColumns[index];
+          tr.append(td);
+        });
+        tbody.append(tr);
+      }
+      table.append(thead, tbody);
+      return table;
+    }
+
+    printDiary(first, rows, notes) {
+      // The widget lives in a shadow root, so print CSS cannot hide the clinic's page:
+      // the diary gets a page of its own, in a hidden frame, and only that is printed.
+      document.querySelectorAll("iframe.cc-print-frame").forEach((old) => old.remove());
+      const frame = document.createElement("iframe");
+      frame.className = "cc-print-frame";
+      frame.title = this.t.diaryTitle;
+      frame.setAttribute("aria-hidden", "true");
+      frame.tabIndex = -1;
+      frame.style.cssText = "position:fixed;right:0;bottom:0;width:0;height:0;border:0;visibility:hidden";
+      document.body.append(frame);
+      const doc = frame.contentDocument;
+      doc.open();
+      doc.write("<!doctype html><html><head><meta charset='utf-8'></head><body></body></html>");
+      doc.close();
+      doc.documentElement.lang = this.o.lang;
+      doc.title = `${this.t.diaryTitle} – ${this.o.clinicName}`;
+      const style = doc.createElement("style");
+      style.textContent = "body{font:12pt/1.4 system-ui,sans-serif;margin:1.5cm;color:#000}" +
+        "table{border-collapse:collapse;width:100%;margin:0.8em 0}th,td{border:1px solid #555;" +
+        "padding:4px 8px;text-align:left}th{background:#eee}h1{font-size:16pt;margin:0 0 0.3em}";
+      doc.head.append(style);
+      const heading = doc.createElement("h1");
+      heading.textContent = `${this.t.diaryTitle} – ${this.o.clinicName}`;
+      const intro = doc.createElement("p");
+      intro.textContent = first;
+      doc.body.append(heading, intro, this.diaryTable(rows, "cc-print-table", doc));
+      for (const line of notes) {
+        const para = doc.createElement("p");
+        para.textContent = line;
+        doc.body.append(para);
+      }
+      frame.contentWindow.focus();
+      frame.contentWindow.print();
     }
 
     renderEscalation(group, live) {

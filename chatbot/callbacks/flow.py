@@ -50,6 +50,25 @@ def time_step(text: str) -> Step:
     return keep(value[:MAX_TIME])
 
 
+def looks_like_phone(text: str) -> bool:
+    """Seven or more digits: a phone number, never a pain score or a time."""
+    return sum(ch.isdigit() for ch in text or "") >= 7
+
+
+def phone_with_no_request(settings: Settings, earlier_escalation: str | None) -> Reply:
+    """A phone number typed when no call back was being arranged."""
+    if earlier_escalation in ("emergency", "crisis"):
+        return Reply(ReplyKind.RE_ASK, text=(
+            "I can't arrange a call back after the advice I gave: a nurse's call would come too late. "
+            f"Please call {settings.emergency_number} now, or go to the nearest emergency department."
+        ), buttons=[{"title": f"Call {settings.emergency_number} now",
+                     "payload": f"tel:{settings.emergency_tel}"}])
+    return Reply(ReplyKind.RE_ASK, text=(
+        "That looks like a phone number, but I wasn't arranging a call. If you'd like a nurse to "
+        "call you back, tap the button and I'll ask for your name, number and a good time."
+    ), buttons=[{"title": "Ask a nurse to call me", "payload": "/request_callback"}])
+
+
 def reason(earlier_escalation: str | None, last_reply_kind: str | None) -> str:
     if earlier_escalation == "urgent":
         return "urgent advice given in the chat"

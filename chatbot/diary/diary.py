@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chatbot.diary.clock import read_time
-from chatbot.diary.scores import read_score
+from chatbot.diary.scores import WORDS, read_score
 
 RELIEF_MARK = 50  # the summary shows how long relief stayed at least this (percent)
 CHECKPOINT_TOLERANCE = 0.25  # an entry within a quarter of a checkpoint's time covers it
@@ -37,6 +37,17 @@ _FILLER = (
     "think",
     "say",
     "roughly",
+    # Spanish
+    "ahora",
+    "un",
+    "una",
+    "mi",
+    "dolor",
+    "es",
+    "de",
+    "como",
+    "más",
+    "menos",
 )
 
 
@@ -128,7 +139,8 @@ def read_entry(text: str, now: datetime, diary: Diary) -> Reading:
 def _activity(rest: str) -> str:
     """'3 after walking the dog' -> 'after walking the dog' (the score words taken out)."""
     words = [w for w in rest.replace(",", " ").replace("/", " ").split()]
-    kept = [w for w in words if not any(ch.isdigit() for ch in w)]
+    # "seven" is the score, not what the patient was doing.
+    kept = [w for w in words if not any(ch.isdigit() for ch in w) and w.lower().strip(".!-") not in WORDS]
     while kept and kept[0].lower().strip(".!-") in _FILLER + ("10",):
         kept.pop(0)
     while kept and kept[-1].lower().strip(".!-") in _FILLER:

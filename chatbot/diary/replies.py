@@ -93,6 +93,31 @@ def not_started() -> Reply:
     )
 
 
+def block_time_question() -> Reply:
+    return Reply(ReplyKind.FORM_QUESTION, text="OK, let's correct the block time.")
+
+
+def block_time_changed(diary: Diary) -> Reply:
+    moved = sum(1 for entry in diary.entries if entry.at < diary.block_at)
+    before = (f" {moved} of your entries are now before the block; they stay in the diary as you sent them."
+              if moved else "")
+    return Reply(
+        ReplyKind.DIARY_STARTED,
+        text=(f"Changed: the block is now at {diary.block_at:%H:%M}, and the times after the block and "
+              f"relief in your diary are worked out from it.{before}"),
+        buttons=DIARY_BUTTONS,
+    )
+
+
+def finished(diary: Diary, reference: str = "") -> Reply:
+    """ "done": the diary so far, and that it is kept (it can go on later)."""
+    reply = summary(diary, reference)
+    reply.text = ("Thank you, your diary is saved in this chat. You can print it or show it at your "
+                  "follow-up, and add more scores later if your doctor asked for them.\n\n"
+                  + (reply.text or ""))
+    return reply
+
+
 def summary(diary: Diary, reference: str = "") -> Reply:
     result = summarise(diary)
     lines = [f"Your pain diary: {_score(diary.baseline)} before the block, block at {diary.block_at:%H:%M}."]

@@ -21,6 +21,18 @@ WORDS = {
     "ten": 10,
     "eleven": 11,
     "twelve": 12,
+    # Spanish: the diary is kept from Spanish words too ("ahora un cinco").
+    "cero": 0,
+    "uno": 1,
+    "dos": 2,
+    "tres": 3,
+    "cuatro": 4,
+    "cinco": 5,
+    "seis": 6,
+    "siete": 7,
+    "ocho": 8,
+    "nueve": 9,
+    "diez": 10,
 }
 _NO_PAIN = re.compile(
     r"\b(?:no pain|pain[- ]free|not sore|no discomfort|nothing at all|none at all"

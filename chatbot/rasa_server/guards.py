@@ -1,6 +1,7 @@
 """Rasa NLU components (run by the Rasa server) that keep the classifier to the rules:
 
 - MessageLengthGuard: the NLU reads the first 2,000 characters; triage reads them all.
+- StopOnlyWhenSaid: stop_form only when the words say stop ("asap" never drops a call back).
 - QuestionFirst: a message that names the procedure and asks something is a question
   ("I had a facet injection this morning - how long will the numbness last?").
 - UnreadableMessageGuard: "", "   " or "😀😀" go to the fallback, which asks for a question.
@@ -18,7 +19,7 @@ from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from chatbot.message_checks import asked_part, has_readable_text
+from chatbot.message_checks import asked_part, has_readable_text, says_stop
 
 
 class _Stateless(GraphComponent):
@@ -100,4 +101,30 @@ class QuestionFirst(_Stateless):
             if question is not None:  # as sure as the classifier was of the statement
                 chosen = {INTENT_NAME_KEY: question[INTENT_NAME_KEY], "confidence": intent.get("confidence")}
                 message.set(INTENT, chosen, add_to_output=True)
+        return messages
+
+
+STOP_INTENT = "stop_form"
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
+)
+class StopOnlyWhenSaid(_Stateless):
+    """A form is stopped only when the patient says so (chatbot.message_checks.says_stop).
+    When the classifier says stop_form for other words ("asap" as the time to call), its
+    next guess is taken, so a form reads the words as the answer they are."""
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            text = message.get(TEXT) or ""
+            if intent.get(INTENT_NAME_KEY) != STOP_INTENT or text.startswith("/") or says_stop(text):
+                continue
+            ranking = [r for r in message.get(INTENT_RANKING_KEY) or []
+                       if r.get(INTENT_NAME_KEY) not in (STOP_INTENT, DEFAULT_NLU_FALLBACK_INTENT_NAME)]
+            chosen = ranking[0] if ranking else {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME,
+                                                 "confidence": intent.get("confidence")}
+            message.set(INTENT, {INTENT_NAME_KEY: chosen[INTENT_NAME_KEY],
+                                 "confidence": chosen.get("confidence")}, add_to_output=True)
         return messages

@@ -26,9 +26,9 @@ from typing import Any
 from rasa.core.policies.policy import Policy, PolicyPrediction
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.constants import ACTION_DEACTIVATE_LOOP_NAME, ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -73,6 +73,22 @@ def earlier_escalation(tracker: DialogueStateTracker) -> str | None:
         if isinstance(event, ActionExecuted)
     }
     return "emergency" if "emergency" in levels else "urgent" if "urgent" in levels else None
+
+
+# What a form's patient is told when emergency advice stops it (domain.yml).
+FORM_STOPPED_FOR_EMERGENCY = {
+    "callback_form": "utter_callback_stopped_for_emergency",
+    "pain_diary_form": "utter_diary_paused_for_emergency",
+    "diary_entry_form": "utter_diary_paused_for_emergency",
+}
+
+
+def stopped_form(tracker: DialogueStateTracker) -> str | None:
+    """The form that was running before the latest deactivation."""
+    for event in reversed(tracker.events):
+        if isinstance(event, ActiveLoop) and event.name:
+            return event.name
+    return None
 
 
 _BOOKKEEPING = frozenset({ACTION_LISTEN_NAME, "action_extract_slots", "action_session_start"})
@@ -129,16 +145,23 @@ class SafetyNetPolicy(Policy):
         ours = [event for event in turn if event.policy == type(self).__name__]
         if not ours:
             return self._first_reply(tracker, message) if not turn else None
-        if turn[-1].action_name in ESCALATION_RESPONSES:
+        last = turn[-1].action_name or ""
+        if last in ESCALATION_RESPONSES:
             intent = (message.intent or {}).get("name")
+            if tracker.active_loop_name:  # a form (diary, callback) was interrupted
+                if level_of_response(last) == "emergency":
+                    return ACTION_DEACTIVATE_LOOP_NAME  # then a word that says it stopped
+                return tracker.active_loop_name  # urgent: the form asks its question again
             if check_flow.answer_of(message) is not None or intent == CALLBACK_INTENT:
                 return ACTION_LISTEN_NAME  # the escalation is the whole reply
-            if tracker.active_loop_name:
-                return tracker.active_loop_name  # a form (diary, callback) asks its question again
             # Repeated for a wait request: that is the whole answer. Otherwise the rest of
             # the message may hold a question: the answer action answers only that.
             repeated = earlier_escalation(tracker) is not None and asks_to_wait(message.text)
             return ACTION_LISTEN_NAME if repeated else ANSWER_ACTION
+        if last == ACTION_DEACTIVATE_LOOP_NAME and any(e.action_name in ESCALATION_RESPONSES for e in turn):
+            return FORM_STOPPED_FOR_EMERGENCY.get(stopped_form(tracker) or "", ACTION_LISTEN_NAME)
+        if last == ANSWER_ACTION and tracker.active_loop_name:
+            return tracker.active_loop_name  # "No" to a check question inside a form: the form goes on
         return ACTION_LISTEN_NAME
 
     def _first_reply(self, tracker: DialogueStateTracker, message: UserUttered) -> str | None:

@@ -54,8 +54,13 @@ _BUTTON_PAYLOAD = re.compile(r"/[a-z_]+")
 # Requests to the assistant itself: when the language model is this sure a message is one
 # of them, the screen's doubt does not turn it into a check question ("show me my diary").
 # Rules and confident escalations still apply.
-COMMAND_INTENTS = frozenset({"start_pain_diary", "show_pain_diary", "add_diary_entry", "request_callback",
-                             "stop_form", "greet", "goodbye", "thanks", "bot_challenge"})
+COMMAND_INTENTS = frozenset({"start_pain_diary", "show_pain_diary", "add_diary_entry", "finish_pain_diary",
+                             "change_block_time", "request_callback", "stop_form", "greet", "goodbye",
+                             "thanks", "bot_challenge"})
+# The diary and call-back work from Spanish words too ("quiero empezar mi diario de dolor");
+# other Spanish messages get the Spanish "English only" reply.
+SPANISH_COMMANDS = frozenset({"start_pain_diary", "show_pain_diary", "add_diary_entry", "finish_pain_diary",
+                              "change_block_time", "request_callback", "stop_form"})
 COMMAND_CONFIDENCE = 0.8
 
 
@@ -145,7 +150,7 @@ class RedFlagTriage(GraphComponent):
             return
         if red_flag_intent is not None:
             _override_intent(message, red_flag_intent)
-        elif language == "es":
+        elif language == "es" and not (model_intent in SPANISH_COMMANDS and confident):
             _override_intent(message, SPANISH_INTENT)
         elif model_intent in RED_FLAG_INTENTS or model_intent in (SPANISH_INTENT, CHECK_INTENT):
             # Triage reads negation ("no fever") and time; the classifier does not.

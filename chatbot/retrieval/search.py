@@ -41,6 +41,12 @@ _STOP = frozenset({
 })
 
 
+# Short words of chat that no page holds; gibberish is a message with no known word.
+_CHAT_WORDS = frozenset({"ok", "okay", "k", "yes", "yep", "yeah", "no", "nope", "hi", "hey", "hello", "thx",
+                         "pls", "plz", "lol", "hmm", "um", "uh", "oh", "ah", "oops", "sorry", "huh", "idk",
+                         "u", "ur", "im", "dont", "cant", "wont", "doc", "dr", "er", "tx"})
+
+
 def tokens(text: str) -> list[str]:
     """Lower-case content words, crudely stemmed ("injections" ~ "injection")."""
     out = []
@@ -78,6 +84,16 @@ class QueryReader:
             return word
         found = self.spell.lookup(lower, Verbosity.TOP, max_edit_distance=1 if len(lower) < 7 else 2)
         return found[0].term if found else word
+
+    def understands(self, message: str) -> bool:
+        """False for keyboard mash ("asdfgh jkl"): not one word of it is a known word (the
+        pages', the lexicon's, everyday English) or a misspelling of one, and no number."""
+        if any(ch.isdigit() for ch in message):
+            return True
+        words = [w.lower() for w in re.findall(r"[^\W\d_]+", message)]
+        return not words or any(
+            w in self.known or w in _CHAT_WORDS or self._spelt(w) != w for w in words
+        )
 
     def correct(self, query: str) -> str:
         """The question with misspellings corrected, otherwise as written (for the model)."""

@@ -183,4 +183,5 @@ class KnowledgeService:
         self.maybe_reload()
         with self._lock:
             sections = self.index.sections
-        return reply_to(turn, self.search, self.settings, sections)
+            reader = self.index.reader
+        return reply_to(turn, self.search, self.settings, sections, reader.understands)

@@ -1,6 +1,7 @@
 """`chatbot report callbacks`: who asked for a nurse to call, why, and what the chat said.
 
-Read from the callback store (CALLBACK_DB), newest last; `--done ID` marks one handled.
+Read from the callback store (CALLBACK_DB): requests made after emergency or urgent
+advice first, then the longest waiting; `--done ID` marks one handled.
 """
 
 from __future__ import annotations
@@ -32,6 +33,17 @@ def _row(c: StoredCallback, zone: ZoneInfo) -> list[str]:
         sent,
         _when(c.done, zone),
     ]
+
+
+def urgency(callback: StoredCallback) -> int:
+    """0 after emergency advice, 1 after urgent advice, 2 otherwise (the stored reason)."""
+    reason = callback.request.reason
+    return 0 if "emergency" in reason else 1 if "urgent" in reason else 2
+
+
+def worklist(callbacks: list[StoredCallback]) -> list[StoredCallback]:
+    """The order a nurse works them in: the advice's level, then the longest waiting."""
+    return sorted(callbacks, key=lambda c: (urgency(c), c.created))
 
 
 def format_table(callbacks: list[StoredCallback], zone: ZoneInfo, show_done: bool) -> str:

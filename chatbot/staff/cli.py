@@ -276,7 +276,7 @@ def cmd_report_callbacks(args: argparse.Namespace) -> int:
             return 1
         print(f"Marked {args.done.strip().upper()} done.")
         return 0
-    found = store.all() if settings.callback_db.exists() else []
+    found = callbacks.worklist(store.all()) if settings.callback_db.exists() else []
     print(callbacks.format_table(found, zone, show_done=args.all))
     now = datetime.now(zone)
     status = 0

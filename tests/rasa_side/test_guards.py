@@ -52,3 +52,15 @@ def test_nothing_to_read_goes_to_the_fallback():
     msg = classified("😀😀", ("greet", 0.99))
     UnreadableMessageGuard().process([msg])
     assert msg.get(INTENT)[INTENT_NAME_KEY] == "nlu_fallback"
+
+
+def test_stop_is_believed_only_when_the_words_say_stop():
+    from chatbot.rasa_server.guards import StopOnlyWhenSaid
+
+    asap = classified("asap", ("stop_form", 0.7), ("add_diary_entry", 0.2))
+    cancel = classified("cancel the call back", ("stop_form", 0.9), ("request_callback", 0.05))
+    spanish = classified("olvídalo", ("stop_form", 0.8), ("greet", 0.1))
+    StopOnlyWhenSaid().process([asap, cancel, spanish])
+    assert asap.get(INTENT)[INTENT_NAME_KEY] == "add_diary_entry"
+    assert cancel.get(INTENT)[INTENT_NAME_KEY] == "stop_form"
+    assert spanish.get(INTENT)[INTENT_NAME_KEY] == "stop_form"

@@ -95,3 +95,28 @@ def test_a_failure_is_silent_not_a_crash(monkeypatch):
     monkeypatch.setattr(SafetyNetPolicy, "next_action", broken)
     track = tracker(ActionExecuted("action_listen"), user("hello", "greet", T0))
     assert predicted(track) is None
+
+
+def _policy_said(name: str) -> ActionExecuted:
+    return ActionExecuted(name, policy="SafetyNetPolicy")
+
+
+def test_emergency_advice_from_the_policy_stops_a_running_form_with_a_word():
+    from rasa.shared.core.events import ActiveLoop
+
+    started = [ActionExecuted("action_listen"), user("can a nurse call me", "request_callback", T0),
+               ActionExecuted("callback_form"), ActiveLoop("callback_form"), ActionExecuted("action_listen"),
+               user("/check_yes", "check_yes", T0 + 60), _policy_said("utter_emergency")]
+    assert predicted(tracker(*started)) == "action_deactivate_loop"
+    stopped = [*started, _policy_said("action_deactivate_loop"), ActiveLoop(None)]
+    assert predicted(tracker(*stopped)) == "utter_callback_stopped_for_emergency"
+
+
+def test_urgent_advice_from_the_policy_lets_the_form_ask_again():
+    from rasa.shared.core.events import ActiveLoop
+
+    track = tracker(ActionExecuted("action_listen"), user("add an entry", "add_diary_entry", T0),
+                    ActionExecuted("diary_entry_form"), ActiveLoop("diary_entry_form"),
+                    ActionExecuted("action_listen"), user("/check_yes", "check_yes", T0 + 60),
+                    _policy_said("utter_urgent"))
+    assert predicted(track) == "diary_entry_form"
