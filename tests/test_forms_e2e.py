@@ -27,8 +27,10 @@ def texts(replies: list[dict]) -> str:
 
 
 @pytest.mark.e2e
-def test_a_diary_over_several_turns_survives_a_rasa_restart(chat, stack):
+def test_a_diary_and_emergency_advice_survive_a_rasa_restart(chat, stack):
     patient = f"diary-{uuid.uuid4().hex[:8]}"
+    alerted = f"alerted-{uuid.uuid4().hex[:8]}"
+    assert escalation_levels(chat(alerted, "i cant feel my legs and i cant get up")) == ["emergency"]
     offered = chat(patient, "I had my medial branch block this morning")
     assert "diary_offer" in kinds(offered)
     assert "/start_pain_diary" in [b["payload"] for r in offered for b in r.get("buttons") or []]
@@ -62,6 +64,9 @@ def test_a_diary_over_several_turns_survives_a_rasa_restart(chat, stack):
     stack.wait_healthy("rasa", stack.health_url("rasa"), 300)
     after = custom(chat(patient, "/show_pain_diary"), "diary_summary")
     assert after["rows"] == before["rows"] and after["baseline"] == 7
+    # The emergency advice given before the restart still rules out a call back after it.
+    again = chat(alerted, "can a nurse call me back")
+    assert escalation_levels(again) == ["emergency"] and "What name" not in texts(again)
 
 
 @pytest.mark.e2e
