@@ -189,7 +189,7 @@ CONVERSATIONS: dict[str, list[tuple[str, Expect]]] = {
     ],
     "a_score_in_words_is_kept_as_the_score_before_the_block": [
         ("start my pain diary", BASELINE_ASKED),
-        ("four", BLOCK_TIME_ASKED),
+        ("four", Expect(says=("Noted: 4/10 before the block", "What time was the block done"))),
         ("an hour ago", Expect(kind="diary_started", says=("4/10 before the block",))),
     ],
     "a_score_in_words_is_never_saved_as_the_activity": [

@@ -133,7 +133,7 @@ def test_a_new_page_that_is_broken_is_skipped(kb, caplog):
     (knowledge / "alcohol.md").write_text("no front matter at all")
     with caplog.at_level(logging.ERROR, logger="chatbot.retrieval.service"):
         assistant.maybe_reload()
-    assert "alcohol.md: missing front matter" in caplog.text
+    assert "alcohol.md:1: missing front matter" in caplog.text
     assert {s.page for s in assistant.index.sections} == {"numb.md", "drive.md"}
 
 

@@ -236,8 +236,10 @@ def test_template_text_left_in_a_page(kb):
 
 
 def test_a_file_that_is_not_utf8(kb):
-    (kb / "page.md").write_bytes(make_page().replace("sore", "sor\xe9").encode("latin-1"))
-    assert only_error(kb).startswith("page.md:1: error: the file is not UTF-8 text")
+    text = make_page().replace("sore", "sor\xe9")
+    (kb / "page.md").write_bytes(text.encode("latin-1"))
+    line = text[: text.index("sor\xe9")].count("\n") + 1  # the line with the first bad byte
+    assert only_error(kb).startswith(f"page.md:{line}: error: the file is not UTF-8 text")
 
 
 def test_windows_line_endings_are_fine(kb):

@@ -13,7 +13,10 @@ def baseline_step(text: str) -> Step:
     if looks_like_question(text):
         return answer_first(text)
     reading = read_score(text)
-    return keep(reading.score) if reading.ok else ask_again(reading.problem or "")
+    if reading.score is None:
+        return ask_again(reading.problem or "")
+    # Whole scores are kept as 7, not 7.0: the next question says "Noted: 7/10".
+    return keep(int(reading.score) if reading.score.is_integer() else reading.score)
 
 
 def block_time_step(text: str, now: datetime) -> Step:

@@ -9,6 +9,7 @@ served to patients (``chatbot kb preview`` can still search it).
 
 from __future__ import annotations
 
+import datetime
 import functools
 import hashlib
 import os
@@ -47,7 +48,18 @@ SECTION_TOPICS = frozenset({
 _TOPIC_LINE = re.compile(r"\ATopic:[ \t]*(\S*)[ \t]*(?:\n+|\Z)", re.IGNORECASE)
 SKIPPED_DIRS = ("triage",)
 # libyaml's safe loader when PyYAML was built with it (10x faster), else the Python one.
-_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_YAML_BASE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class PAGE_YAML_LOADER(_YAML_BASE):  # type: ignore[valid-type,misc]  # noqa: N801
+    """Dates stay text: YAML would turn `2026-02-30` into a crash, not a message. The page
+    reader checks `last_reviewed` itself, with the line and the fix."""
+
+
+PAGE_YAML_LOADER.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in _YAML_BASE.yaml_implicit_resolvers.items()
+}
 # What `chatbot kb new` writes where staff must put their own words; never served.
 TEMPLATE_MARKER = "REPLACE ME"
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.DOTALL)
@@ -125,12 +137,48 @@ def _source_label(entry: object) -> str:
 
 
 def parse_page(text: str, relative_path: str) -> Page:
-    """Parse one page; raise PageError naming the file for anything unusable.
+    """Parse one page; raise PageError naming the file and line for anything unusable,
+    and never any other exception: one page must not stop the assistant.
 
     Pages are immutable, so a page read again unchanged (every hot reload reads them
     all) comes from a cache instead of being parsed again.
     """
-    return _parse_page(text, relative_path)
+    try:
+        return _parse_page(text, relative_path)
+    except PageError:
+        raise
+    except Exception as error:  # a case the checks below missed: still a page problem
+        raise PageError(f"this page could not be read ({type(error).__name__}: {error})",
+                        fix="compare it with a page that works, or ask IT to look at it",
+                        path=relative_path, line=1) from None
+
+
+def _key_line(front_matter: str, key: str) -> int:
+    """The file line of `key:` in the front matter (line 1 is the opening ---)."""
+    for number, line in enumerate(front_matter.split("\n"), start=2):
+        if line.split(":", 1)[0].strip().lower() == key:
+            return number
+    return 1
+
+
+_DATE = re.compile(r"\A(\d{4})-(\d{2})-(\d{2})\Z")
+
+
+def _checked_date(value: object, relative_path: str, line: int) -> str:
+    """last_reviewed: a real date, written YYYY-MM-DD."""
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return ""
+    fix = "write the day the page was last checked, like 2026-02-28"
+    found = _DATE.match(text)
+    if not found:
+        raise PageError(f"'last_reviewed' is {text!r}, not a date", fix=fix, path=relative_path, line=line)
+    try:
+        datetime.date(*(int(part) for part in found.groups()))
+    except ValueError as error:
+        raise PageError(f"'last_reviewed' is {text!r}, which is not a real date ({error})", fix=fix,
+                        path=relative_path, line=line) from None
+    return text  # a day in the future is kb check's warning, not a reason to hide the page
 
 
 @functools.lru_cache(maxsize=8192)
@@ -139,30 +187,45 @@ def _parse_page(text: str, relative_path: str) -> Page:
     text = normalise_text(text)
     match = _FRONT_MATTER.match(text)
     if not match:
-        raise PageError("missing front matter (a '---' block at the top)", path=relative_path)
+        raise PageError("missing front matter (a '---' block at the top)",
+                        fix="start the page with ---, then title, procedure, topics and sources, then ---",
+                        path=relative_path, line=1)
+    front = match.group(1)
     try:
-        meta = yaml.load(match.group(1), Loader=_YAML_LOADER) or {}
+        meta = yaml.load(front, Loader=PAGE_YAML_LOADER) or {}
     except yaml.YAMLError as error:
-        raise PageError(f"front matter is not valid YAML: {error}", path=relative_path) from None
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 1
+        raise PageError(f"front matter is not valid YAML: {getattr(error, 'problem', None) or error}",
+                        fix="each line of the top block is 'key: value'; check colons and quotes",
+                        path=relative_path, line=line) from None
     if not isinstance(meta, dict):
-        raise PageError("front matter must be 'key: value' lines", path=relative_path)
+        raise PageError("front matter must be 'key: value' lines", path=relative_path, line=2)
+    meta = {str(key).strip().lower(): value for key, value in meta.items()}
     title = meta.get("title")
     procedure = meta.get("procedure")
     if not isinstance(title, str) or not title.strip():
-        raise PageError("front matter needs a 'title'", path=relative_path)
+        raise PageError("front matter needs a 'title'", fix="add a line like 'title: Driving after a block'",
+                        path=relative_path, line=_key_line(front, "title"))
     if procedure not in PROCEDURES:
-        raise PageError(
-            f"'procedure' is {procedure!r}; use one of {', '.join(PROCEDURES)}", path=relative_path
-        )
+        raise PageError(f"'procedure' is {procedure!r}", fix=f"use one of {', '.join(PROCEDURES)}",
+                        path=relative_path, line=_key_line(front, "procedure"))
     topics = meta.get("topics") or []
     if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
-        raise PageError("'topics' must be a list like [driving, work]", path=relative_path)
+        raise PageError("'topics' must be a list", fix="write it like [driving, work]", path=relative_path,
+                        line=_key_line(front, "topics"))
+    sources_entry = meta.get("sources") or []
     try:
-        sources = tuple(_source_label(entry) for entry in meta.get("sources") or [])
+        if not isinstance(sources_entry, list):
+            raise ValueError("'sources' must be a list of '- file: ...' or '- url: ...' lines")
+        sources = tuple(_source_label(entry) for entry in sources_entry)
     except ValueError as error:
-        raise PageError(f"{error}", path=relative_path) from None
+        raise PageError(f"{error}", path=relative_path, line=_key_line(front, "sources")) from None
     if not sources:
-        raise PageError("cite at least one source under 'sources'", path=relative_path)
+        raise PageError("cite at least one source under 'sources'", fix="add '- url: https://...' under it",
+                        path=relative_path, line=_key_line(front, "sources"))
+    reviewed_line = _key_line(front, "last_reviewed")
+    last_reviewed = _checked_date(meta.get("last_reviewed"), relative_path, reviewed_line)
 
     body = text[match.end():]
     found: list[Section] = []
@@ -174,18 +237,22 @@ def _parse_page(text: str, relative_path: str) -> Page:
             found.append(Section(relative_path, title.strip(), heading, body_text, procedure, tuple(topics),
                                     topic))
     if not found:
-        raise PageError("no '## Heading' sections with text", path=relative_path)
+        raise PageError("no '## Heading' sections with text",
+                        fix="write each answer under a '## Question?' line",
+                        path=relative_path, line=text[:match.end()].count("\n") + 1)
     sections = tuple(found)
     draft = is_draft(meta)
     if not draft and TEMPLATE_MARKER in text:
-        raise PageError(f"still has template text ({TEMPLATE_MARKER!r}) to replace", path=relative_path)
+        raise PageError(f"still has template text ({TEMPLATE_MARKER!r}) to replace",
+                        fix="write the clinic's words there, or mark the page 'draft: true'",
+                        path=relative_path, line=text[:text.index(TEMPLATE_MARKER)].count("\n") + 1)
     return Page(
         path=relative_path,
         title=title.strip(),
         procedure=procedure,
         topics=tuple(topics),
         sources=sources,
-        last_reviewed=str(meta.get("last_reviewed", "")),
+        last_reviewed=last_reviewed,
         sha256=sha256,
         sections=sections,
         draft=draft,
@@ -251,14 +318,52 @@ def split_sections(body: str) -> list[tuple[str, str]]:
     return sections
 
 
+# What editors save a Markdown page as: Notepad adds ".txt", some tools write ".MD" or
+# ".markdown". All are read; `kb check` asks for the plain ".md" name.
+PAGE_SUFFIXES = (".md", ".markdown", ".md.txt", ".markdown.txt")
+
+
+def is_page_name(name: str) -> bool:
+    lowered = name.lower()
+    return lowered.endswith(PAGE_SUFFIXES) and not lowered.startswith((".", "~$"))
+
+
+def page_stem(name: str) -> str:
+    """ "Driving.MD.txt" -> "Driving": the name without the page suffix, whatever its case."""
+    lowered = name.lower()
+    for suffix in sorted(PAGE_SUFFIXES, key=len, reverse=True):
+        if lowered.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
 def page_files(knowledge_dir: Path) -> list[Path]:
-    """Every page (*.md) under the folder, outside SKIPPED_DIRS, sorted. os.walk rather
-    than rglob: the assistant lists the folder on every hot-reload look."""
+    """Every page under the folder, outside SKIPPED_DIRS, sorted. os.walk rather than
+    rglob: the assistant lists the folder on every hot-reload look."""
     found: list[str] = []
     for root, dirs, files in os.walk(knowledge_dir):
         dirs[:] = [name for name in dirs if name not in SKIPPED_DIRS]
-        found.extend(os.path.join(root, name) for name in files if name.endswith(".md"))
+        found.extend(os.path.join(root, name) for name in files if is_page_name(name))
     return [Path(path) for path in sorted(found)]
+
+
+class PageEncodingError(PageError):
+    """The file is not text the assistant can read."""
+
+
+def read_page_text(path: Path, relative_path: str) -> str:
+    """A page's text: UTF-8 (with or without a byte-order mark) or UTF-16 with its mark
+    (Notepad's "Unicode"). Anything else is a PageError with the fix."""
+    raw = path.read_bytes()
+    try:
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return raw.decode("utf-16")
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise PageEncodingError("the file is not UTF-8 text",
+                                fix="save it again as 'UTF-8' (in Word: Plain Text, encoding Unicode UTF-8)",
+                                path=relative_path, line=line) from None
 
 
 def load_knowledge(knowledge_dir: Path) -> KnowledgeBase:
@@ -270,9 +375,7 @@ def load_knowledge(knowledge_dir: Path) -> KnowledgeBase:
     for path in page_files(knowledge_dir):
         relative = path.relative_to(knowledge_dir).as_posix()
         try:
-            parsed = parse_page(path.read_text(encoding="utf-8"), relative)
-        except UnicodeDecodeError:
-            problem = f"{relative}: not UTF-8 text; save it as UTF-8"
+            parsed = parse_page(read_page_text(path, relative), relative)
         except FileNotFoundError:  # deleted since the folder was listed
             continue
         except OSError as error:  # deleted or unreadable between listing and reading

@@ -33,6 +33,7 @@ import yaml
 
 from chatbot import triage
 from chatbot.retrieval.pages import (
+    PAGE_YAML_LOADER,
     PROCEDURES,
     SECTION_TOPICS,
     SKIPPED_DIRS,
@@ -42,7 +43,9 @@ from chatbot.retrieval.pages import (
     is_draft,
     normalise_text,
     page_files,
+    page_stem,
     parse_page,
+    read_page_text,
     section_topic,
     slugify,
 )
@@ -159,7 +162,8 @@ class _PageChecker:
 
     def _front_matter(self, front: list[str]) -> dict | None:
         try:
-            meta = yaml.safe_load("\n".join(front))
+            # The assistant's own reader: dates stay text, so 2026-02-30 is a finding, not a crash.
+            meta = yaml.load("\n".join(front), Loader=PAGE_YAML_LOADER)
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             line = mark.line + 2 if mark is not None else 1
@@ -535,12 +539,14 @@ def check_knowledge(knowledge_dir: Path, catalogues: Iterable[Path] | None = Non
         relative = path.relative_to(knowledge_dir).as_posix()
         checker = _PageChecker(path, relative)
         try:
-            raw = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            report.findings.append(Finding(path, 1, "error", "the file is not UTF-8 text",
-                                           "save it again as 'UTF-8' (in Word: Plain Text, "
-                                           "encoding Unicode UTF-8)"))
+            raw = read_page_text(path, relative)
+        except PageError as error:
+            report.findings.append(Finding(path, error.line or 1, "error", error.problem, error.fix))
             continue
+        if not path.name.endswith(".md"):
+            report.findings.append(Finding(
+                path, 1, "warning", f"'{path.name}' is read as a page, but its name does not end in '.md'",
+                f"rename it to '{page_stem(path.name)}.md' (in Notepad, save as type 'All files')"))
         checker.check(raw)
         report.findings.extend(checker.findings)
         pages[path.resolve()] = checker.info
