@@ -249,3 +249,23 @@ def test_crisis_conversations_come_first_with_no_words_and_check_questions_show_
     # Answers to a check question and the messages that raised one are not knowledge gaps.
     found, _total = gaps.find_gaps(events, end.timestamp(), 0.5)
     assert not found
+
+
+def test_answers_to_a_form_are_never_gaps_and_personal_details_are_masked(tmp_path):
+    store = Store(tmp_path / "tracker.db")
+    form_question = {"kind": "form_question", "form": "callback"}
+    store.turn("fran", "can a nurse call me", "request_callback", form_question)
+    store.turn("fran", "Maria Lopez", "nlu_fallback", form_question)  # the name asked for
+    store.turn("fran", "after 3pm is best", "out_of_scope", {"kind": "callback_received"})
+    store.turn("fran", "12", "add_diary_entry", {"kind": "re_ask"}, form_question)
+    store.turn("gus", "I'm Gus Brown, can I fly after my block? call 617-555-0123 or gus@example.org",
+               "out_of_scope", NO_ANSWER)
+    texts = [m.text for g in report_for(store).groups for m in g.messages]
+    assert texts == ["I'm [name], can I fly after my block? call [number] or [email]"]
+
+
+def test_report_files_are_named_after_the_days_they_cover(store, tmp_path):
+    env = {"TRACKER_DB_URL": f"sqlite:///{store.path}", "CLINIC_TIMEZONE": ZONE}
+    result = run_cli("--since", "2026-11-01", "--until", "2026-11-30", "--csv", str(tmp_path), env=env)
+    assert result.returncode == 0, result.stderr
+    assert [p.name for p in tmp_path.glob("gaps-*.csv")] == ["gaps-2026-11-01_to_2026-11-30.csv"]

@@ -184,6 +184,7 @@ def cmd_kb_preview(args: argparse.Namespace) -> int:
 
 
 def cmd_report_gaps(args: argparse.Namespace) -> int:
+    import datetime as dt
 
     from chatbot.staff import gaps
 
@@ -212,7 +213,8 @@ def cmd_report_gaps(args: argparse.Namespace) -> int:
     print(gaps.format_table(report, limit=args.limit))
     from chatbot.staff.report_files import report_path
 
-    stamp = f"{start:%Y-%m-%d}_{end:%Y-%m-%d}"
+    last_day = end - dt.timedelta(days=1)  # `end` is the start of the day after the period
+    stamp = f"{start:%Y-%m-%d}_to_{last_day:%Y-%m-%d}"
     for given, name, render in ((args.csv, f"gaps-{stamp}.csv", gaps.to_csv),
                                 (args.html, f"gaps-{stamp}.html", gaps.to_html)):
         if given is not None and _write_report(report_path(given, name), render(report)):
@@ -233,6 +235,7 @@ def _write_report(path: Path, text: str) -> int:
 
 
 def cmd_report_diaries(args: argparse.Namespace) -> int:
+    import datetime as dt
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
@@ -243,7 +246,8 @@ def cmd_report_diaries(args: argparse.Namespace) -> int:
     start, end = gaps.clinic_period(args.since, args.until, settings.clinic_timezone)
     found = diaries.read_diaries(gaps.tracker_url(settings), start.timestamp(), end.timestamp())
     now = datetime.now(ZoneInfo(settings.clinic_timezone))
-    stamp = f"{start:%Y-%m-%d}_{end:%Y-%m-%d}"
+    last_day = end - dt.timedelta(days=1)  # `end` is the start of the day after the period
+    stamp = f"{start:%Y-%m-%d}_to_{last_day:%Y-%m-%d}"
     print(diaries.format_table(found))
     status = 0
     if args.csv is not None:

@@ -11,8 +11,10 @@ next. Before embedding, the context almost every question shares ("after my inje
 "since the shot") is taken out, so "can I fly after my injection?" groups with "is it
 safe to travel by air?" rather than with every other question about "after my injection".
 
-Privacy: the report shows the patients' own words and nothing else about them. Sender
-ids are replaced by a short SHA-256 hash (enough to count distinct patients); names,
+Privacy: the report shows the patients' own questions and nothing else about them.
+Answers to the diary's and call-back's questions are not questions and are left out;
+e-mail addresses, long numbers and names in the words are masked (chatbot.staff.masking).
+Sender ids are replaced by a short SHA-256 hash (enough to count distinct patients);
 channels, metadata and the bot's replies are never read into the report.
 
 The database: $TRACKER_DB_URL if set (an SQLAlchemy URL such as
@@ -42,6 +44,7 @@ from chatbot import PROJECT_ROOT
 from chatbot.errors import ChatbotError
 from chatbot.patient_ref import patient_ref
 from chatbot.settings import Settings
+from chatbot.staff.masking import mask_personal
 from chatbot.staff.report_files import csv_text
 from chatbot.staff.safety_events import CheckAsked, Crisis
 
@@ -56,6 +59,10 @@ _CONTEXT = re.compile(
     r"(?:injections?|shots?|procedures?|blocks?|jabs?|appointments?)\b",
     re.IGNORECASE,
 )
+# Replies of the diary and call-back forms: the message before them answered a form.
+FORM_KINDS = frozenset({"form_question", "re_ask", "callback_received", "callback_not_saved", "form_stopped",
+                        "diary_started", "diary_entry", "diary_summary"})
+ANSWER_KINDS = frozenset({"answer", "no_answer", "suggestions"})
 FALLBACK_INTENTS = {"nlu_fallback": "not understood", "out_of_scope": "out of scope"}
 REPLY_WINDOW = 3600.0  # seconds after the period's end in which a reply is still looked for
 
@@ -278,6 +285,8 @@ def _classify(event: Event, data: dict, replies: list[dict], weak_below: float) 
     kinds = [reply.get("kind") for reply in replies]
     if "unreadable" in kinds or "escalation" in kinds:
         return None  # nothing to read, or a red flag: the escalation was the answer
+    if set(kinds) & FORM_KINDS and not set(kinds) & ANSWER_KINDS:
+        return None  # an answer to a form's question (a name, a number, a time), not a question
     intent = event.intent_name or ((data.get("parse_data") or {}).get("intent") or {}).get("name")
     if intent in ("check_yes", "check_no", "check_unsure", "triage_check") or "check" in kinds:
         return None  # answers to a check question, and the messages that raised one: in their own section
@@ -297,7 +306,8 @@ def _classify(event: Event, data: dict, replies: list[dict], weak_below: float) 
         reason = FALLBACK_INTENTS[intent]
     else:
         return None
-    return GapMessage(text.strip(), hash_sender(event.sender_id), event.timestamp, reason, intent, score)
+    return GapMessage(mask_personal(text.strip()), hash_sender(event.sender_id), event.timestamp, reason,
+                      intent, score)
 
 
 # ------------------------------------------------------------------ grouping

@@ -14,8 +14,11 @@ REPORTS_DIR = PROJECT_ROOT / "var" / "reports"
 
 
 def report_path(given: str | None, default_name: str) -> Path:
-    """The path the staff gave, or var/reports/<default_name> (git ignores var/)."""
-    return Path(given) if given else REPORTS_DIR / default_name
+    """The path the staff gave (a folder: the default name in it), or
+    var/reports/<default_name> (git ignores var/)."""
+    if not given:
+        return REPORTS_DIR / default_name
+    return Path(given) / default_name if Path(given).is_dir() else Path(given)
 
 
 def write_private(path: Path, text: str) -> Path:
