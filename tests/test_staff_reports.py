@@ -80,7 +80,7 @@ def filed(tmp_path) -> CallbackStore:
 def test_callback_outputs_escape_every_field(tmp_path):
     store = filed(tmp_path)
     page = callback_report.to_html(store.all(), ZONE, datetime.now(ZONE))
-    assert EVIL not in page and page.count("&lt;script&gt;") == 2
+    assert EVIL not in page and page.count("&lt;script&gt;") == 3  # name, what was said, the chat
     text = callback_report.format_table(store.all(), ZONE, show_done=False)
     assert "2 waiting" in text and "(212) 555-0143" in text
     store.add(CallbackRequest("conv-3", "=HYPERLINK(\"x\")", "+12125550145", "(212) 555-0145", "now",
@@ -123,3 +123,32 @@ def test_default_report_folder_is_ignored_by_git():
 
     ignored = subprocess.run(["git", "check-ignore", "-q", str(REPORTS_DIR / "x.html")], cwd=REPO)
     assert ignored.returncode == 0
+
+
+def test_callbacks_as_a_nurse_works_them(tmp_path):
+    store = CallbackStore(tmp_path / "callbacks.db")
+    store.add(CallbackRequest("c1", "Ann", "+12125550144", "(212) 555-0144", "any time",
+                              "patient asked for a call", []), now=1_000.0)
+    urgent = store.add(CallbackRequest(
+        "c2", "Bo", "+12125550145", "(212) 555-0145", "asap", "urgent advice given in the chat",
+        [{"who": "patient", "text": "my site is red and I have a fever"},
+         {"who": "assistant", "text": "Please call the clinic today"},
+         {"who": "patient", "text": "/request_callback"}]), now=2_000.0)
+    env = {"CALLBACK_DB": str(store.path)}
+    listed = run("callbacks", env=env)
+    assert listed.returncode == 0, listed.stderr
+    rows = [line for line in listed.stdout.splitlines() if line.startswith("CB-")]
+    assert rows[0].startswith(urgent) and " URGENT " in rows[0]  # urgent first, though newer
+    assert f"{urgent} - what the patient said: my site is red and I have a fever" in listed.stdout
+    done = run("callbacks", "--done", urgent, "--by", "Nurse Kim", "--outcome", "sent to urgent care", env=env)
+    assert done.returncode == 0 and f"Marked {urgent} done" in done.stdout
+    handled = run("callbacks", "--all", env=env).stdout
+    assert "by Nurse Kim: sent to urgent care" in handled and "1 waiting" in handled
+    assert run("callbacks", "--undo", urgent, env=env).returncode == 0
+    assert "2 waiting" in run("callbacks", env=env).stdout
+
+
+def test_a_missing_callback_database_is_an_error_not_nothing_waiting(tmp_path):
+    result = run("callbacks", env={"CALLBACK_DB": str(tmp_path / "elsewhere" / "callbacks.db")})
+    assert result.returncode == 1 and "no callback database" in result.stderr
+    assert "No callback requests waiting" not in result.stdout

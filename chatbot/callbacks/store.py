@@ -36,9 +36,15 @@ CREATE TABLE IF NOT EXISTS callbacks (
     next_attempt REAL NOT NULL DEFAULT 0,
     last_error TEXT NOT NULL DEFAULT '',
     delivered REAL,
-    done REAL
+    done REAL,
+    done_by TEXT NOT NULL DEFAULT '',
+    outcome TEXT NOT NULL DEFAULT ''
 )
 """
+# Columns added after the first release, added to an older file when it is opened.
+_ADDED_COLUMNS = {"done_by": "TEXT NOT NULL DEFAULT ''", "outcome": "TEXT NOT NULL DEFAULT ''"}
+_COLUMNS = ("id, created, conversation, name, phone, phone_display, best_time, reason, excerpt, attempts, "
+            "next_attempt, last_error, delivered, done, done_by, outcome")
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: read over the phone
 
 
@@ -67,6 +73,8 @@ class StoredCallback:
     last_error: str
     delivered: float | None
     done: float | None
+    done_by: str = ""  # the nurse who handled it
+    outcome: str = ""  # what came of the call, in the nurse's words
 
     def as_json(self) -> dict[str, Any]:
         """What the clinic's system receives (and the CSV / HTML report shows)."""
@@ -111,6 +119,10 @@ class CallbackStore:
                     connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=FULL")  # on disk before we say "received"
             connection.execute(_SCHEMA)
+            present = {row[1] for row in connection.execute("PRAGMA table_info(callbacks)")}
+            for column, kind in _ADDED_COLUMNS.items():
+                if column not in present:
+                    connection.execute(f"ALTER TABLE callbacks ADD COLUMN {column} {kind}")
             yield connection
         except sqlite3.Error as error:
             raise CallbackStoreError(f"the callback store {self.path} failed: {error}") from None
@@ -145,14 +157,15 @@ class CallbackStore:
 
     def all(self) -> list[StoredCallback]:
         with self._connect() as db:
-            rows = db.execute("SELECT * FROM callbacks ORDER BY created").fetchall()
+            rows = db.execute(f"SELECT {_COLUMNS} FROM callbacks ORDER BY created").fetchall()
         return [_stored(row) for row in rows]
 
     def due(self, now: float) -> list[StoredCallback]:
         """Not yet accepted by the clinic's system, and due for (another) try."""
         with self._connect() as db:
             rows = db.execute(
-                "SELECT * FROM callbacks WHERE delivered IS NULL AND next_attempt <= ? ORDER BY created",
+                f"SELECT {_COLUMNS} FROM callbacks WHERE delivered IS NULL AND next_attempt <= ? "
+                "ORDER BY created",
                 (now,),
             ).fetchall()
         return [_stored(row) for row in rows]
@@ -176,13 +189,23 @@ class CallbackStore:
                 (error[:200], next_attempt, callback_id),
             )
 
-    def mark_done(self, callback_id: str, now: float | None = None) -> bool:
-        """True if the request exists (done again keeps the first time)."""
+    def mark_done(self, callback_id: str, now: float | None = None, by: str = "", outcome: str = "") -> bool:
+        """True if the request exists (done again keeps the first time, name and outcome)."""
         with self._connect() as db:
             cursor = db.execute(
-                "UPDATE callbacks SET done = COALESCE(done, ?) WHERE id = ?",
-                (time.time() if now is None else now, callback_id.strip().upper()),
+                "UPDATE callbacks SET done = COALESCE(done, ?), "
+                "done_by = CASE WHEN done IS NULL THEN ? ELSE done_by END, "
+                "outcome = CASE WHEN done IS NULL THEN ? ELSE outcome END WHERE id = ?",
+                (time.time() if now is None else now, by.strip(), outcome.strip(),
+                 callback_id.strip().upper()),
             )
+            return cursor.rowcount > 0
+
+    def undo_done(self, callback_id: str) -> bool:
+        """Back on the worklist (marked done by mistake). True if the request exists."""
+        with self._connect() as db:
+            cursor = db.execute("UPDATE callbacks SET done = NULL, done_by = '', outcome = '' WHERE id = ?",
+                                (callback_id.strip().upper(),))
             return cursor.rowcount > 0
 
 
@@ -202,10 +225,13 @@ def _stored(row: tuple[Any, ...]) -> StoredCallback:
         last_error,
         delivered,
         done,
+        done_by,
+        outcome,
     ) = row
     try:
         lines = json.loads(excerpt)
     except ValueError:
         lines = []
     request = CallbackRequest(conversation, name, phone, display, best_time, reason, lines)
-    return StoredCallback(callback_id, created, request, attempts, next_attempt, last_error, delivered, done)
+    return StoredCallback(callback_id, created, request, attempts, next_attempt, last_error, delivered, done,
+                          done_by, outcome)

@@ -7,31 +7,66 @@ advice first, then the longest waiting; `--done ID` marks one handled.
 from __future__ import annotations
 
 import html
+import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from chatbot.callbacks.store import StoredCallback
+from chatbot.staff.masking import mask_personal
 from chatbot.staff.report_files import csv_text, table
 
-HEADER = ["id", "asked", "name", "phone", "best time", "reason", "sent to system", "done"]
+HEADER = ["id", "advice", "waiting", "asked", "name", "phone", "best time", "reason", "sent to system",
+          "done"]
+LEVELS = ("emergency", "urgent", "")
 
 
 def _when(stamp: float | None, zone: ZoneInfo) -> str:
     return "" if stamp is None else f"{datetime.fromtimestamp(stamp, zone):%Y-%m-%d %H:%M}"
 
 
-def _row(c: StoredCallback, zone: ZoneInfo) -> list[str]:
+def level(callback: StoredCallback) -> str:
+    """The advice the chat gave before the request: 'emergency', 'urgent' or ''."""
+    return LEVELS[urgency(callback)]
+
+
+def waiting(callback: StoredCallback, now: float) -> str:
+    """How long the patient has waited (until done, for a handled one)."""
+    minutes = max(0, int(((callback.done or now) - callback.created) // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    return f"{days} d {hours} h" if days else f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
+def trigger(callback: StoredCallback) -> str:
+    """The patient's message that led to the request: the last one before the form's
+    questions, which are answers (a name, a number), not the reason."""
+    said = [line["text"] for line in callback.request.excerpt if line.get("who") == "patient"]
+    asked = [text for text in said if not text.startswith("/")]
+    return asked[-1] if asked else ""
+
+
+def _done(c: StoredCallback, zone: ZoneInfo) -> str:
+    if c.done is None:
+        return ""
+    by = f" by {c.done_by}" if c.done_by else ""
+    outcome = f": {c.outcome}" if c.outcome else ""
+    return f"{_when(c.done, zone)}{by}{outcome}"
+
+
+def _row(c: StoredCallback, zone: ZoneInfo, now: float | None = None) -> list[str]:
     r = c.request
     sent = _when(c.delivered, zone) or (f"not yet ({c.attempts} tries: {c.last_error})" if c.attempts else "")
     return [
         c.id,
+        level(c).upper() or "-",
+        waiting(c, time.time() if now is None else now),
         _when(c.created, zone),
         r.name,
         r.phone_display,
         r.best_time,
         r.reason,
         sent,
-        _when(c.done, zone),
+        _done(c, zone),
     ]
 
 
@@ -52,20 +87,24 @@ def format_table(callbacks: list[StoredCallback], zone: ZoneInfo, show_done: boo
         return "No callback requests waiting." if not show_done else "No callback requests."
     lines = [table(HEADER, [_row(c, zone) for c in shown]), ""]
     for c in shown:
+        if trigger(c):
+            lines.append(f"{c.id} - what the patient said: {trigger(c)}")
         lines.append(f"{c.id} - the chat before the request:")
         lines.extend(f"  {line['who']}: {line['text']}" for line in c.request.excerpt)
         lines.append("")
-    waiting = sum(1 for c in callbacks if c.done is None)
-    lines.append(f"{waiting} waiting. Mark one handled: chatbot report callbacks --done ID")
+    open_count = sum(1 for c in callbacks if c.done is None)
+    lines.append(f"{open_count} waiting. Mark one handled: chatbot report callbacks --done ID --by NAME "
+                 "--outcome TEXT (undo: --undo ID)")
     return "\n".join(lines)
 
 
 def to_csv(callbacks: list[StoredCallback], zone: ZoneInfo) -> str:
     return csv_text(
-        HEADER + ["conversation", "excerpt"],
+        HEADER + ["what the patient said (masked)", "conversation", "excerpt"],
         [
             _row(c, zone)
-            + [c.request.conversation, " | ".join(f"{x['who']}: {x['text']}" for x in c.request.excerpt)]
+            + [mask_personal(trigger(c)), c.request.conversation,
+               " | ".join(f"{x['who']}: {x['text']}" for x in c.request.excerpt)]
             for c in callbacks
         ],
     )
@@ -90,9 +129,12 @@ def to_html(callbacks: list[StoredCallback], zone: ZoneInfo, generated: datetime
         for label, value in (
             ("Phone", r.phone_display),
             ("Best time", r.best_time),
+            ("Advice given", level(c) or "none"),
             ("Why", r.reason),
+            ("What the patient said", mask_personal(trigger(c))),
             ("Asked", _when(c.created, zone)),
-            ("Done", _when(c.done, zone) or "waiting"),
+            ("Waiting", waiting(c, generated.timestamp())),
+            ("Done", _done(c, zone) or "waiting"),
         ):
             parts.append(f"<dt>{esc(label)}</dt><dd>{esc(value)}</dd>")
         parts.append("</dl><h3>The chat before the request</h3>")

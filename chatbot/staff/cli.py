@@ -266,21 +266,33 @@ def cmd_report_callbacks(args: argparse.Namespace) -> int:
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from chatbot.callbacks.store import CallbackStore
+    from chatbot.callbacks.store import CallbackStore, CallbackStoreError
     from chatbot.staff import callbacks
     from chatbot.staff.report_files import report_path
 
     settings = load_settings()
+    if not settings.callback_db.is_file():
+        print(f"error: no callback database at {settings.callback_db} (CALLBACK_DB in .env). Run this from "
+              "the assistant's folder, or set CALLBACK_DB to the file the assistant writes.", file=sys.stderr)
+        return 1
     store = CallbackStore(settings.callback_db)
     zone = ZoneInfo(settings.clinic_timezone)
-    if args.done:
-        if not store.mark_done(args.done):
-            print(f"error: no callback request {args.done!r} (see chatbot report callbacks --all)",
+    if args.done or args.undo:
+        chosen = args.done or args.undo
+        changed = (store.mark_done(chosen, by=args.by or "", outcome=args.outcome or "") if args.done
+                   else store.undo_done(chosen))
+        if not changed:
+            print(f"error: no callback request {chosen!r} (see chatbot report callbacks --all)",
                   file=sys.stderr)
             return 1
-        print(f"Marked {args.done.strip().upper()} done.")
+        word = "done" if args.done else "waiting again"
+        print(f"Marked {chosen.strip().upper()} {word}.")
         return 0
-    found = callbacks.worklist(store.all()) if settings.callback_db.exists() else []
+    try:
+        found = callbacks.worklist(store.all())
+    except CallbackStoreError as error:
+        print(f"error: {error.one_line()}", file=sys.stderr)
+        return 1
     print(callbacks.format_table(found, zone, show_done=args.all))
     now = datetime.now(zone)
     status = 0
@@ -395,6 +407,10 @@ def _add_report_commands(commands: argparse._SubParsersAction) -> None:
     calls = report.add_parser("callbacks", help="nurse callback requests")
     calls.add_argument("--all", action="store_true", help="include requests already marked done")
     calls.add_argument("--done", metavar="ID", help="mark one request handled, e.g. --done CB-7K3Q2M")
+    calls.add_argument("--by", metavar="NAME", help="with --done: who handled it")
+    calls.add_argument("--outcome", metavar="TEXT",
+                       help='with --done: what came of it, e.g. "advised urgent care"')
+    calls.add_argument("--undo", metavar="ID", help="put a request marked done by mistake back on the list")
     _file_options(calls, ("csv", "html"))
     calls.set_defaults(func=cmd_report_callbacks)
 
