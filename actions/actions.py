@@ -117,7 +117,10 @@ def turn_from_tracker(tracker: Tracker) -> Turn:
     message = messages[-1][0] if messages else latest.get("text") or ""
     intent = (latest.get("intent") or {}).get("name")
     summary = latest.get("triage") or {}
-    origin = check_origin(tracker) if intent in CHECK_ANSWERS else None
+    # A red-flag intent with no escalation this turn: the safety-net policy read a typed
+    # "no" to a check question (chatbot.rasa_server.safety_policy.typed_no_to_a_check).
+    answered = intent in CHECK_ANSWERS or (intent in RED_FLAG_INTENTS and not escalated_now)
+    origin = check_origin(tracker) if answered else None
     if origin is not None:  # "No" to a check question: answer the message it was about
         message = origin.get("text") or ""
         summary = (origin.get("parse_data") or {}).get("triage") or {}

@@ -274,6 +274,20 @@ def _before_form(tracker: Tracker) -> tuple[list[tuple[str, str]], str | None]:
     return messages, kind
 
 
+class ActionChangeCallback(Action):
+    """ "Change my callback time": the questions again; the new request replaces the saved one."""
+
+    def name(self) -> str:
+        return "action_change_callback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
+        saved = tracker.get_slot("callback_request")
+        reference = saved.get("id") if isinstance(saved, dict) else None
+        send_after(dispatcher, [callback_flow.change_started(reference)], tracker)
+        return [SlotSet("callback_replaces", reference), SlotSet("callback_name", None),
+                SlotSet("callback_phone", None), SlotSet("callback_time", None)]
+
+
 class ActionSubmitCallback(Action):
     def name(self) -> str:
         return "action_submit_callback"
@@ -292,8 +306,9 @@ class ActionSubmitCallback(Action):
             reason=callback_flow.reason(earlier, last_kind),
             excerpt=callback_flow.excerpt(messages),
         )
+        replaces = tracker.get_slot("callback_replaces")
         reply, callback_id = await asyncio.to_thread(
-            callback_flow.submit, request, callback_store(), settings
+            callback_flow.submit, request, callback_store(), settings, replaces
         )
         send(dispatcher, [reply])
         worker = start_delivery()
@@ -303,6 +318,7 @@ class ActionSubmitCallback(Action):
             SlotSet("callback_name", None),
             SlotSet("callback_phone", None),
             SlotSet("callback_time", None),
+            SlotSet("callback_replaces", None),
         ]
         if callback_id:
             events.append(SlotSet("callback_request", {"id": callback_id}))

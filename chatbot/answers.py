@@ -49,6 +49,11 @@ QUESTION_INTENTS = frozenset(INTENT_TOPICS)
 # Intents whose question, from a patient who says the clinic is closed (or it is night or
 # the weekend), is what to do now: the after-hours section answers it.
 AFTER_HOURS_TOPIC = "after_hours"
+PAIN_DIARY_TOPIC = "pain_diary"
+# "ok", "got it": the patient acknowledges; nothing to look up.
+_ACKNOWLEDGEMENT = re.compile(
+    r"^\s*(ok+|okay|k|kk|alright|all right|got it|i see|understood|cool|fine|sure|right|ok thanks?|"
+    r"ok thank you|vale|entendido|de acuerdo)\s*[.!]*\s*$", re.IGNORECASE)
 AFTER_HOURS_ASKS = frozenset({None, "ask_when_to_call", "ask_next_steps", "report_symptom", "out_of_scope",
                               "nlu_fallback"})
 PROCEDURE_NAMES = {
@@ -362,6 +367,9 @@ def _replies_for(
 
     if understands is not None and not understands(message):
         return [not_understood()]  # never an answer picked for keyboard mash
+    if _ACKNOWLEDGEMENT.match(message):
+        return [Reply(ReplyKind.ACKNOWLEDGED,
+                      text="OK. Is there anything else you'd like to know about your injection?")]
 
     mentions_symptom = False
     query = message
@@ -419,6 +427,8 @@ def _replies_for(
             reply.text = reply.text + "\n\n" + " ".join(notes)
     if answered:
         reply.buttons = _related(results, settings.min_answer_score)
+        if results[0].section.topic == PAIN_DIARY_TOPIC:  # "can I keep my diary here?": yes, one tap
+            reply.buttons = [*reply.buttons, *diary_replies.offer().buttons]
         if notes:
             reply.buttons = [*reply.buttons, *call_buttons(settings)]
     return [reply]

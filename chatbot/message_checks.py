@@ -48,3 +48,18 @@ _STOP_WORDS = re.compile(
 def says_stop(text: str) -> bool:
     """ "stop", "cancel the call back", "no thanks", "olvídalo": yes; "asap", "after 3": no."""
     return bool(_STOP_WORDS.search(text or ""))
+
+
+# A typed "no" to a check question: "no i can pee fine", "nope", "not really". Never
+# when the patient goes on to say "but": that may be the red flag itself.
+_TYPED_NO = re.compile(
+    r"^\s*(no+|nope|nah|not really|not at all|none( of (that|those|them|these))?|neither|negative"
+    r"|no,? (i'?m|it'?s|its) (fine|ok|okay)|nada|ninguno|ninguna)\b",
+    re.IGNORECASE,
+)
+_BUT = re.compile(r"\b(but|however|except|although|though|pero|sino|aunque)\b", re.IGNORECASE)
+
+
+def typed_no(text: str) -> bool:
+    """ "no i can pee fine its not getting worse": yes; "no but my legs give way": no."""
+    return bool(_TYPED_NO.match(text or "")) and not _BUT.search(text or "")

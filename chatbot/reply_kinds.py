@@ -18,6 +18,8 @@ class ReplyKind(str, Enum):
     ASK_PROCEDURE = "ask_procedure"  # the answer depends on which injection it was
     PROCEDURE_NOTED = "procedure_noted"  # "I had a facet injection", and no question
     UNREADABLE = "unreadable"  # empty, emoji only
+    ACKNOWLEDGED = "acknowledged"  # "ok", "got it": nothing to look up
+    GOING_FOR_HELP = "going_for_help"  # "my wife is driving me to the ER": that is right (domain)
     TOO_LONG = "too_long"  # longer than the assistant reads well
     ESCALATION = "escalation"  # a red flag: call the clinic or the emergency number
     CHECK = "check"  # the triage screen is unsure: "To be safe: is any of this happening now?"

@@ -132,3 +132,10 @@ def test_a_patient_who_says_the_clinic_is_closed_gets_the_after_hours_section(se
     assert reply.kind == "answer" and "after hours" in reply.text
     [unsure] = reply_to(Turn("what do i do now", "ask_when_to_call"), search, settings)
     assert unsure.kind == "suggestions"
+
+
+@pytest.mark.parametrize("message", ["ok", "Okay.", "got it", "alright!"])
+def test_an_acknowledgement_is_acknowledged_not_looked_up(settings, message):
+    search = FakeSearch()
+    [reply] = reply_to(Turn(message, "out_of_scope"), search, settings)
+    assert reply.kind == "acknowledged" and search.calls == []

@@ -182,3 +182,32 @@ def test_the_worklist_puts_emergency_and_urgent_requests_first_then_the_longest_
         store.add(CallbackRequest("c", name, "+16175550123", "(617) 555-0123", "asap", reason))
         time.sleep(0.01)
     assert [c.request.name for c in worklist(store.all())] == ["Di", "Bob", "Ann", "Cy"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("no i can pee fine its not getting worse", True), ("nope", True), ("No.", True), ("not really", True),
+    ("no but my legs give way", False), ("now it hurts more", False), ("not sure", False), ("yes", False),
+])
+def test_a_typed_no_is_read_only_when_it_has_no_but(text, expected):
+    from chatbot.message_checks import typed_no
+
+    assert typed_no(text) is expected
+
+
+def test_a_changed_request_replaces_the_saved_one(tmp_path):
+    settings = load_settings()
+    store = CallbackStore(tmp_path / "callbacks.db")
+    first = CallbackRequest("c", "Tom", "+14165550123", "+1 416-555-0123", "mañana",
+                            "patient asked for a call")
+    _, old = flow.submit(first, store, settings)
+    again = dataclasses.replace(first, best_time="after lunch")
+    reply, new = flow.submit(again, store, settings, replaces=old)
+    assert f"replacing {old}" in reply.text and "(after lunch)" in reply.text
+    stored = {c.id: c for c in store.all()}
+    assert stored[old].done is not None and stored[old].outcome == f"replaced by {new}"
+    assert stored[new].done is None
+
+
+def test_two_phone_numbers_in_one_message_are_asked_again_never_guessed():
+    reading = read_phone("home phone is (617) 555 2304 but actually use my mobile 617-404-22-19", "US")
+    assert reading.e164 is None and "more than one phone number" in reading.problem

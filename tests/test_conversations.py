@@ -49,6 +49,7 @@ class Expect:
     says: tuple[str, ...] = ()  # words the replies must contain (case-insensitive)
     never: tuple[str, ...] = ()  # words they must not contain
     callback_offered: bool | None = None  # a "call me back" button (True / False)
+    offers: tuple[str, ...] = ()  # button payloads that must be there
 
     def check(self, replies: Replies) -> list[str]:
         problems = []
@@ -65,6 +66,7 @@ class Expect:
         offered = CALLBACK_PAYLOAD in payloads(replies)
         if self.callback_offered is not None and offered != self.callback_offered:
             problems.append("offers a call back" if offered else "offers no call back")
+        problems += [f"no {p} button" for p in self.offers if p not in payloads(replies)]
         return problems
 
 
@@ -81,6 +83,10 @@ BLOCK_TIME_ASKED = Expect(says=("What time was the block done",))
 def saved(time: str) -> Expect:
     """The call-back confirmation reads back the number and the time as written."""
     return Expect(kind="callback_received", says=("Your request is saved", "(617) 555-0123", f"({time})"))
+
+
+def saved_any() -> Expect:
+    return Expect(kind="callback_received", says=("Your request is saved",))
 
 
 def start_callback(name: str = "Maria Lopez") -> list[tuple[str, Expect]]:
@@ -289,6 +295,85 @@ CONVERSATIONS: dict[str, list[tuple[str, Expect]]] = {
     "a_spanish_urgent_symptom_with_the_clinic_closed_gets_the_spanish_after_hours_advice": [
         ("la zona de la inyección está roja, caliente e hinchada y la clínica está cerrada",
          Expect(level="urgent", says=("está cerrada ahora",))),
+    ],
+    # From the first patient trial (issue 18, a helper who had not read the code).
+    "trial_print_my_diary_is_asked_about_never_answered_with_the_crisis_line": [
+        *diary_started(),
+        ("print my diary", Expect(level="none", never=("Talk to the crisis line",))),
+    ],
+    "trial_no_to_the_check_about_print_my_diary_shows_the_diary": [
+        *diary_started(),
+        ("print my diary", Expect(level="none")),
+        ("/check_no", Expect(kind="diary_summary", says=("7/10 before the block",))),
+    ],
+    "trial_can_you_keep_my_diary_in_this_chat_starts_it": [
+        ("can you keep the diary for me in this chat?", Expect(level="none", never=("988",))),
+    ],
+    "trial_a_diary_answer_offers_to_start_the_diary": [
+        ("what do I write in my pain diary after a medial branch block",
+         Expect(kind="answer", offers=("/start_pain_diary",))),
+    ],
+    "trial_a_diary_entry_with_its_time_in_words_is_recorded": [
+        *diary_started(),
+        ("it was about a 3 twenty minutes ago when I got in the car",
+         Expect(kind="diary_entry", says=("Recorded: 3/10",))),
+    ],
+    "trial_two_phone_numbers_are_asked_again_never_guessed": [
+        *start_callback("Margaret O'Neill-Baker"),
+        ("home phone is (617) 555 2304 but actually use my mobile 617-404-22-19",
+         Expect(kind="re_ask", says=("more than one phone number",))),
+        ("617-555-0123", TIME_ASKED),
+    ],
+    "trial_a_saved_callback_can_be_changed_and_the_new_one_replaces_it": [
+        *start_callback("Tom"), ("6175550123", TIME_ASKED), ("mañana", saved("mañana")),
+        ("change my callback time to after lunch", Expect(says=("replaces CB-",), never=("diary",))),
+        ("Tom", PHONE_ASKED), ("6175550123", TIME_ASKED),
+        ("after lunch", Expect(kind="callback_received", says=("replacing CB-", "(after lunch)"))),
+    ],
+    "trial_hello_can_someone_ring_me_starts_a_callback": [
+        ("Hello, can someone from the clinic ring me? I have a question about my steroid shot", NAME_ASKED),
+    ],
+    "trial_after_urgent_advice_i_will_wait_for_the_nurse_gets_the_advice_again": [
+        ("the injection site is red, hot and swollen and I have a fever of 101", Expect(level="urgent")),
+        (CALLBACK_PAYLOAD, NAME_ASKED), ("Gary Patel", PHONE_ASKED), ("773-402-1187", TIME_ASKED),
+        ("first thing in the morning", saved_any()),
+        ("Great, so I'll wait for the nurse to call in the morning and go back to bed then",
+         Expect(level="urgent", never=("What name",))),
+    ],
+    "trial_after_emergency_advice_probably_just_soreness_gets_the_emergency_again": [
+        ("I had a trigger point injection this afternoon and now I have chest pain and it hurts to breathe",
+         EMERGENCY),
+        ("It's probably just soreness from the needle though, right? It's only about a 4",
+         Expect(level="emergency")),
+    ],
+    "trial_after_emergency_advice_i_dont_want_an_ambulance_can_i_wait_gets_it_again": [
+        ("I have chest pain and it hurts to breathe", EMERGENCY),
+        ("I really don't want an ambulance. Can't I just wait until the clinic opens?",
+         Expect(level="emergency")),
+    ],
+    "trial_after_emergency_advice_a_softer_red_flag_asking_to_wait_gets_the_emergency_again": [
+        ("since i sit up i have the worst headache of my life", EMERGENCY),
+        ("its not sudden, its a bad pounding headache only when i sit or stand. clinic is closed "
+         "till monday, can i wait?", Expect(level="emergency")),
+    ],
+    "trial_going_to_the_er_is_told_it_is_right": [
+        ("legs are numb and tingly and i cant pee since this afternoon", EMERGENCY),
+        ("fine. my wife is driving me to the ER now", Expect(kind="going_for_help", says=("right thing",))),
+    ],
+    "trial_calling_911_is_told_it_is_right": [
+        ("I have crushing chest pain", EMERGENCY),
+        ("ok ok, calling 911 now", Expect(kind="going_for_help")),
+    ],
+    "trial_a_crisis_reply_is_followed_by_the_crisis_line_not_911_alone": [
+        ("I don't want to live anymore", Expect(says=("988",))),
+        ("how long does numbness last after a facet joint injection", Expect(says=("crisis line",))),
+    ],
+    "trial_yes_to_would_you_like_to_start_one_starts_the_diary": [
+        ("7", Expect(says=("Would you like to start one?",))),
+        ("yes", BASELINE_ASKED),
+    ],
+    "trial_ok_gets_an_acknowledgement_not_i_dont_have_that": [
+        ("ok", Expect(kind="acknowledged", never=("don't have clinic information",))),
     ],
     "gibberish_gets_i_did_not_understand_never_an_answer": [
         ("asdfgh jkl", Expect(kind="unreadable", says=("didn't understand",), never=("From:",))),

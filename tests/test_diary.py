@@ -167,3 +167,20 @@ def test_a_corrected_block_time_says_what_changed():
     assert f"{later.block_at:%H:%M}" in replies.block_time_changed(later).text
     assert "1 of your entries are now before the block" in replies.block_time_changed(later).text
     assert "now before the block" not in replies.block_time_changed(diary).text
+
+
+@pytest.mark.parametrize(("text", "hour", "minute"), [
+    ("9:30pm", 21, 30), ("9:30 last night", 21, 30), ("at 11", 23, 0), ("10:15", 22, 15),
+    ("yesterday at 9pm", 21, 0),
+])
+def test_a_time_said_after_midnight_is_last_night(text, hour, minute):
+    # Found in a patient trial: "9:30pm" said at 1am was refused as "later than now".
+    one_am = datetime(2026, 12, 3, 1, 3)
+    reading = read_time(text, one_am)
+    assert reading.at == datetime(2026, 12, 2, hour, minute)
+
+
+@pytest.mark.parametrize("text", ["1:30 this afternoon", "noon"])
+def test_a_time_later_today_or_long_ago_is_still_asked_again(text):
+    reading = read_time(text, datetime(2026, 12, 3, 1, 3))
+    assert reading.at is None and "later than now" in reading.problem

@@ -140,7 +140,8 @@ def test_callbacks_as_a_nurse_works_them(tmp_path):
     rows = [line for line in listed.stdout.splitlines() if line.startswith("CB-")]
     assert rows[0].startswith(urgent) and " URGENT " in rows[0]  # urgent first, though newer
     assert f"{urgent} - what the patient said: my site is red and I have a fever" in listed.stdout
-    done = run("callbacks", "--done", urgent, "--by", "Nurse Kim", "--outcome", "sent to urgent care", env=env)
+    done = run("callbacks", "--done", urgent, "--by", "Nurse Kim", "--outcome", "sent to urgent care",
+               env=env)
     assert done.returncode == 0 and f"Marked {urgent} done" in done.stdout
     handled = run("callbacks", "--all", env=env).stdout
     assert "by Nurse Kim: sent to urgent care" in handled and "1 waiting" in handled

@@ -257,7 +257,7 @@
     "answer", "no_answer", "suggestions", "ask_procedure", "procedure_noted", "unreadable",
     "too_long", "escalation", "unavailable", "other_language", "greeting", "form_question",
     "re_ask", "form_stopped", "diary_offer", "diary_started", "diary_entry", "diary_summary",
-    "callback_received", "callback_not_saved", "check",
+    "callback_received", "callback_not_saved", "check", "acknowledged", "going_for_help",
   ];
 
   /** Safe formatting: blank lines make paragraphs, "- " lines make a list. Text only. */

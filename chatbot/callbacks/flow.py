@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable
 
@@ -85,8 +86,19 @@ def excerpt(messages: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
     return [{"who": who, "text": text[:EXCERPT_CHARS]} for who, text in kept[-EXCERPT_MESSAGES:]]
 
 
-def submit(request: CallbackRequest, store: CallbackStore, settings: Settings) -> tuple[Reply, str | None]:
-    """Store first; only then tell the patient it is received. Returns (reply, id)."""
+def change_started(reference: str | None) -> Reply:
+    if reference:
+        text = (f"OK, let's take your call-back request again with the right details. The nurse will "
+                f"see that it replaces {reference}.")
+    else:
+        text = "OK, let's take your call-back request with the right details."
+    return Reply(ReplyKind.FORM_QUESTION, text=text)
+
+
+def submit(request: CallbackRequest, store: CallbackStore, settings: Settings,
+           replaces: str | None = None) -> tuple[Reply, str | None]:
+    """Store first; only then tell the patient it is received. Returns (reply, id). A
+    request that replaces an earlier one marks that one done ("replaced by ...")."""
     try:
         callback_id = store.add(request)
     except CallbackStoreError:
@@ -99,10 +111,15 @@ def submit(request: CallbackRequest, store: CallbackStore, settings: Settings) -
             ),
             buttons=call_buttons(settings),
         ), None
+    if replaces:
+        # Saved either way; if the old one cannot be marked, the nurse sees both.
+        with contextlib.suppress(CallbackStoreError):
+            store.mark_done(replaces, by="the patient (in the chat)", outcome=f"replaced by {callback_id}")
     return Reply(
         ReplyKind.CALLBACK_RECEIVED,
         text=(
-            f"Thank you, {request.name}. Your request is saved (reference {callback_id}). A nurse "
+            f"Thank you, {request.name}. Your request is saved (reference {callback_id}"
+            f"{f', replacing {replaces}' if replaces else ''}). A nurse "
             f"from {settings.clinic_name} will call {request.phone_display} ({request.best_time}), "
             f"during opening hours ({settings.clinic_hours}). If your symptoms get worse before "
             f"then, call the clinic at {settings.clinic_phone}, or urgent care if it is closed; "

@@ -14,6 +14,13 @@ class PhoneReading:
     problem: str | None = None
 
 
+MIN_OTHER_NUMBER = 7  # this many more digits than the number found: a second number
+
+
+def _digits(text: str) -> int:
+    return sum(ch.isdigit() for ch in text)
+
+
 def read_phone(text: str, region: str) -> PhoneReading:
     """`region` (US, GB ...) is the country for numbers written without +code."""
     raw = (text or "").strip()
@@ -23,6 +30,10 @@ def read_phone(text: str, region: str) -> PhoneReading:
         )
     found = next(iter(phonenumbers.PhoneNumberMatcher(raw, region)), None)  # "(617) 253-1000 cell"
     if found is not None:
+        if _digits(raw) - _digits(found.raw_string) >= MIN_OTHER_NUMBER:
+            # "home is 617 555 2304 but use my mobile 617-404-2219": never guess which
+            return PhoneReading(None, problem="I read more than one phone number there. Please send "
+                                              "just the one the nurse should call.")
         return _reading(found.number, region)
     try:
         number = phonenumbers.parse(raw, region)

@@ -46,6 +46,12 @@ _CLOCK = re.compile(
 _NAMED = re.compile(r"\b(?:at\s+)?(?P<name>noon|midday|midnight)\b")
 _NOW = re.compile(r"\b(?:right now|just now|now|currently|at the moment)\b")
 FUTURE_GRACE = timedelta(minutes=10)  # a clock a few minutes fast is not the future
+# "9:30pm" said at 1am is last night: a clock time later than now is taken on the day
+# before when that is this recent (the diary's hours), or when the patient says so.
+DAY_BEFORE_WITHIN = timedelta(hours=12)
+_YESTERDAY = re.compile(r"\b(?:yesterday|last night|last evening|anoche|ayer)\b")
+_TODAY = re.compile(
+    r"\b(?:today|this (?:morning|afternoon|evening)|tonight|hoy|esta (?:mañana|tarde|noche))\b")
 
 
 @dataclass(frozen=True)
@@ -62,9 +68,23 @@ class TimeReading:
 
 
 def read_time(text: str, now: datetime) -> TimeReading:
-    """The first time written in `text`, on `now`'s day (or the day before for a clock
-    time just after midnight's entries), never later than now."""
+    """The first time written in `text`, on `now`'s day (or the day before: "last night",
+    or a clock time later than now that was at most DAY_BEFORE_WITHIN ago), never later
+    than now."""
     lowered = (text or "").lower()
+    reading = _read_time(lowered, now)
+    if reading.at is not None and _YESTERDAY.search(lowered) and reading.at.date() == now.date() \
+            and reading.span is not None and not _AGO.search(lowered):
+        return TimeReading(reading.at - timedelta(days=1), reading.span)
+    if reading.problem and reading.span is not None and not _TODAY.search(lowered):
+        end_of_yesterday = (now - timedelta(days=1)).replace(hour=23, minute=59, second=59, microsecond=0)
+        earlier = _read_time(lowered, end_of_yesterday)  # the same words, on the day before
+        if earlier.at is not None and (_YESTERDAY.search(lowered) or now - earlier.at <= DAY_BEFORE_WITHIN):
+            return earlier
+    return reading
+
+
+def _read_time(lowered: str, now: datetime) -> TimeReading:
     found = _HALF_HOUR_AGO.search(lowered)
     if found:
         return TimeReading(now - timedelta(minutes=30), found.span())

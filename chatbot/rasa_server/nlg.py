@@ -18,7 +18,7 @@ from rasa.shared.core.events import ActionExecuted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from chatbot.escalation import level_of_response
+from chatbot.escalation import CRISIS_RESPONSE, level_of_response
 from chatbot.rasa_server import check_flow
 from chatbot.settings import Settings, get_settings
 
@@ -60,23 +60,36 @@ def check_values(tracker: DialogueStateTracker, language: str) -> dict[str, Any]
 
 
 CALLBACK_PAYLOAD = "/request_callback"
+GOING_FOR_HELP = "utter_going_for_help"  # the patient is doing what the advice said: no reminder
 
 
-def emergency_given(tracker: DialogueStateTracker) -> bool:
-    """Emergency (or crisis) advice was given earlier in this conversation."""
-    return any(isinstance(event, ActionExecuted) and level_of_response(event.action_name or "") == "emergency"
-               for event in tracker.events)
+def emergency_given(tracker: DialogueStateTracker) -> str | None:
+    """The latest emergency (or crisis) advice given earlier in this conversation: its
+    response name, or None."""
+    for event in reversed(tracker.events):
+        if isinstance(event, ActionExecuted) and level_of_response(event.action_name or "") == "emergency":
+            return event.action_name
+    return None
 
 
-def after_emergency(response: dict[str, Any], given: bool, values: dict[str, Any], language: str) -> None:
+def after_emergency(response: dict[str, Any], given: str | None, values: dict[str, Any],
+                    language: str) -> None:
     """After emergency advice, no reply offers a call back (the patient must call the
-    emergency number, not wait for a nurse) and every reply repeats the advice."""
+    emergency number, not wait for a nurse) and every reply repeats the advice: the
+    crisis line after the crisis reply."""
     if not given:
         return
     response["buttons"] = [b for b in response.get("buttons") or [] if b.get("payload") != CALLBACK_PAYLOAD]
-    line = (f"Recuerde: si todavía no lo ha hecho, llame ahora al {values['emergency_number']}."
-            if language == "es" else
-            f"Remember the advice I gave: if you have not yet, call {values['emergency_number']} now.")
+    if given == CRISIS_RESPONSE:
+        line = (f"Recuerde: puede llamar o escribir a la línea de crisis al {values['crisis_line']} a "
+                f"cualquier hora, y al {values['emergency_number']} si está en peligro ahora."
+                if language == "es" else
+                f"Remember: you can call or text the crisis line at {values['crisis_line']} any time, and "
+                f"call {values['emergency_number']} if you are in danger now.")
+    else:
+        line = (f"Recuerde: si todavía no lo ha hecho, llame ahora al {values['emergency_number']}."
+                if language == "es" else
+                f"Remember the advice I gave: if you have not yet, call {values['emergency_number']} now.")
     text = response.get("text") or ""
     if line not in text:
         response["text"] = f"{text}\n\n{line}".strip()
@@ -99,6 +112,7 @@ class ClinicResponses(TemplatedNaturalLanguageGenerator):
         if utter_action == check_flow.CHECK_RESPONSE:
             filled.update(check_values(tracker, language))
         response = self.generate_from_slots(utter_action, filled, output_channel, **kwargs)
-        if response is not None and level_of_response(utter_action) != "emergency":
+        if response is not None and level_of_response(utter_action) != "emergency" \
+                and utter_action != GOING_FOR_HELP:
             after_emergency(response, emergency_given(tracker), self.values, language)
         return response

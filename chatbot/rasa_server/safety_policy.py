@@ -11,6 +11,8 @@ tracker, so two things work without the action server:
   asks one; "Yes" or "Not sure" gets the question's escalation, "No" the next question
   for that message or else the answer the message would have got. A question is never
   asked twice in a conversation; a new message instead of an answer is triaged afresh.
+  A typed "no ..." ("no i can pee fine, just heavy") answers the question: words the
+  learned screen alone would escalate are read as that "no"; the rules still escalate.
 
 It outranks the rules (priority 7 > RulePolicy's 6) only when it has something to say;
 otherwise it predicts nothing and the rules and stories decide. If it fails it logs the
@@ -28,12 +30,13 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.shared.core.constants import ACTION_DEACTIVATE_LOOP_NAME, ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, ActiveLoop, UserUttered
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from chatbot import triage
 from chatbot.escalation import ESCALATION_RESPONSES, RED_FLAG_INTENTS, escalation_response, level_of_response
+from chatbot.message_checks import typed_no
 from chatbot.rasa_server import check_flow
 from chatbot.settings import get_settings
 from chatbot.triage.conversation import asks_to_wait, hours_from_history
@@ -83,12 +86,57 @@ FORM_STOPPED_FOR_EMERGENCY = {
 }
 
 
+# A request to the assistant whose words the learned screen doubted: after "no" to its
+# check questions, what the request's own rule would have done.
+REQUESTS = {
+    "show_pain_diary": "action_show_diary", "finish_pain_diary": "action_finish_diary",
+    "start_pain_diary": "pain_diary_form", "add_diary_entry": "diary_entry_form",
+    "change_block_time": "action_change_block_time", "request_callback": "callback_form",
+    "change_callback": "action_change_callback",
+    "greet": "utter_greet", "goodbye": "utter_goodbye", "thanks": "utter_you_are_welcome",
+    "bot_challenge": "utter_iamabot", "stop_form": "utter_nothing_to_stop",
+}
+FORMS = frozenset({"pain_diary_form", "diary_entry_form", "callback_form"})
+
+
+def offered_request(tracker: DialogueStateTracker) -> str | None:
+    """The one request the assistant's last reply offered as a button with a question
+    ("Would you like to start one?" [Start my pain diary]), as the action its rule runs;
+    None when it asked nothing or offered none or several."""
+    events = list(tracker.events)
+    last_user = max((i for i, e in enumerate(events) if isinstance(e, UserUttered)), default=-1)
+    for event in reversed(events[:last_user]):
+        if isinstance(event, UserUttered):
+            return None
+        if isinstance(event, BotUttered):
+            if "?" not in (event.text or ""):
+                return None  # an offer is a question: "Would you like to start one?"
+            payloads = [str(b.get("payload") or "") for b in (event.data or {}).get("buttons") or []]
+            requests = [p[1:] for p in payloads if p.startswith("/") and p[1:] in REQUESTS]
+            return REQUESTS[requests[0]] if len(requests) == 1 else None
+    return None
+
+
 def stopped_form(tracker: DialogueStateTracker) -> str | None:
     """The form that was running before the latest deactivation."""
     for event in reversed(tracker.events):
         if isinstance(event, ActiveLoop) and event.name:
             return event.name
     return None
+
+
+def typed_no_to_a_check(tracker: DialogueStateTracker, message: UserUttered) -> bool:
+    """ "no i can pee fine, its not getting worse, just heavy" typed in reply to a check
+    question: the patient's "no" answers the question the screen was unsure about. The
+    screen's own doubt about these words is that same doubt, so only the rules (the hard
+    triggers) may still escalate them: an escalation decided by the screen alone is read
+    as the "no" it starts with."""
+    summary = (message.parse_data or {}).get("triage") or {}
+    return (
+        summary.get("decided_by") == "screen"
+        and typed_no(message.text or "")
+        and check_flow.pending(list(tracker.events)) is not None
+    )
 
 
 _BOOKKEEPING = frozenset({ACTION_LISTEN_NAME, "action_extract_slots", "action_session_start"})
@@ -139,7 +187,12 @@ class SafetyNetPolicy(Policy):
         message = tracker.latest_message
         if message is None or not message.text:
             return None
-        if (message.intent or {}).get("name") in RED_FLAG_INTENTS:
+        red_flag = (message.intent or {}).get("name") in RED_FLAG_INTENTS
+        if red_flag and not typed_no_to_a_check(tracker, message):
+            if not _this_turn(tracker):
+                higher = self._higher_advice_again(tracker, message)
+                if higher is not None:
+                    return higher
             return None  # already escalated by the NLU component; the rules answer
         turn = _this_turn(tracker)
         ours = [event for event in turn if event.policy == type(self).__name__]
@@ -162,11 +215,17 @@ class SafetyNetPolicy(Policy):
             return FORM_STOPPED_FOR_EMERGENCY.get(stopped_form(tracker) or "", ACTION_LISTEN_NAME)
         if last == ANSWER_ACTION and tracker.active_loop_name:
             return tracker.active_loop_name  # "No" to a check question inside a form: the form goes on
+        if last == "action_change_block_time":
+            return "pain_diary_form"  # the block time is asked again
+        if last == "action_change_callback":
+            return "callback_form"
+        if last in FORMS:
+            return None  # a form started after a check question: the form rules go on
         return ACTION_LISTEN_NAME
 
     def _first_reply(self, tracker: DialogueStateTracker, message: UserUttered) -> str | None:
         events = list(tracker.events)
-        answer = check_flow.answer_of(message)
+        answer = "no" if typed_no_to_a_check(tracker, message) else check_flow.answer_of(message)
         asked = check_flow.pending(events) if answer is not None else None
         if asked is not None:
             if answer in ("yes", "unsure"):
@@ -176,7 +235,9 @@ class SafetyNetPolicy(Policy):
                 return check_flow.CHECK_RESPONSE
             return self._without_yes(asked.origin)
         if answer is not None:
-            return ANSWER_ACTION  # "yes" or "no" to no question: the answer action says so
+            offered = offered_request(tracker) if answer == "yes" else None
+            # "yes" to "Would you like to start one?" [Start my pain diary]: the offer taken
+            return offered or ANSWER_ACTION  # else "yes" or "no" to no question: the answer action says so
         escalation = self._escalation_for(tracker, message.text or "")
         if escalation is not None:
             return escalation
@@ -189,12 +250,25 @@ class SafetyNetPolicy(Policy):
         return None
 
     @staticmethod
+    def _higher_advice_again(tracker: DialogueStateTracker, message: UserUttered) -> str | None:
+        """After emergency advice, a message with a lesser red flag that asks to wait ("its
+        not sudden, just when i sit up... can i wait till monday?") gets the emergency
+        advice again, not the lesser advice: never a softer answer to a wait request."""
+        intent = (message.intent or {}).get("name") or ""
+        if intent not in ("red_flag_urgent", "red_flag_urgent_after_hours"):
+            return None
+        if earlier_escalation(tracker) != "emergency" or not asks_to_wait(message.text or ""):
+            return None
+        return emergency_advice_given(tracker)
+
+    @staticmethod
     def _without_yes(origin: UserUttered) -> str:
         """Every check answered "no" (or none left to ask): the advice the message had
         anyway, else the answer it would have got."""
         level = check_flow.level_without_yes(origin)
         if level == "routine":
-            return ANSWER_ACTION
+            request = ((origin.parse_data or {}).get("triage") or {}).get("model_intent")
+            return REQUESTS.get(str(request), ANSWER_ACTION)  # "print my diary": do it
         return escalation_response(level, origin.text or "", get_settings(), None)
 
     @staticmethod

@@ -41,7 +41,7 @@ from chatbot.escalation import RED_FLAG_INTENTS, RESPONSE_TO_INTENT, SPANISH_INT
 from chatbot.rasa_server.check_flow import ANSWERS, CHECK_INTENT
 from chatbot.rasa_server.guards import FULL_TEXT
 from chatbot.rasa_server.startup import refuse_to_start
-from chatbot.screen.decide import Decision, decide
+from chatbot.screen.decide import Decision, asked_instead, decide
 from chatbot.screen.model import Screen, default_screen
 from chatbot.settings import Settings, get_settings
 from chatbot.triage.language import language_of
@@ -52,15 +52,18 @@ FAILED_SAFE_INTENT = "red_flag_urgent"
 _NOT_OVERRIDDEN = frozenset(ANSWERS)
 _BUTTON_PAYLOAD = re.compile(r"/[a-z_]+")
 # Requests to the assistant itself: when the language model is this sure a message is one
-# of them, the screen's doubt does not turn it into a check question ("show me my diary").
-# Rules and confident escalations still apply.
+# of them, the screen's doubt does not turn it into a check question ("show me my diary"),
+# and an escalation by the screen alone becomes its check questions ("print my diary" read
+# as thoughts of self-harm: ask, then print). The rules' escalations always apply.
 COMMAND_INTENTS = frozenset({"start_pain_diary", "show_pain_diary", "add_diary_entry", "finish_pain_diary",
-                             "change_block_time", "request_callback", "stop_form", "greet", "goodbye",
+                             "change_block_time", "request_callback", "change_callback", "stop_form",
+                             "greet", "goodbye",
                              "thanks", "bot_challenge"})
 # The diary and call-back work from Spanish words too ("quiero empezar mi diario de dolor");
 # other Spanish messages get the Spanish "English only" reply.
 SPANISH_COMMANDS = frozenset({"start_pain_diary", "show_pain_diary", "add_diary_entry", "finish_pain_diary",
-                              "change_block_time", "request_callback", "stop_form"})
+                              "change_block_time", "request_callback", "change_callback", "stop_form",
+                              "going_for_help"})
 COMMAND_CONFIDENCE = 0.8
 
 
@@ -87,14 +90,18 @@ def summary_of(decision: Decision) -> dict[str, Any]:
     }
 
 
-def triage_intent(text: str, settings: Settings) -> tuple[str | None, dict[str, Any]]:
-    """The intent triage sets for a message (None: keep the NLU's) and the triage summary."""
+def triage_intent(text: str, settings: Settings, command: bool = False) -> tuple[str | None, dict[str, Any]]:
+    """The intent triage sets for a message (None: keep the NLU's) and the triage summary.
+    `command`: the language model is sure the message is a request to the assistant."""
     decision = decide(text, screen=default_screen())
-    summary = summary_of(decision)
-    if decision.decided_by == "check":  # ask first; "no" gets decision.level (routine or urgent)
+    asked = asked_instead(decision) if command else decision  # the screen alone does not overrule it
+    summary = summary_of(asked)
+    if asked is not decision:
+        summary["screen_level"] = decision.level  # what it read, for the staff reports
+    if asked.decided_by == "check":  # ask first; "no" gets its level (routine or urgent)
         return CHECK_INTENT, summary
-    if decision.level != "routine":
-        response = escalation_response(decision.level, text, settings, None, self_harm=decision.self_harm)
+    if asked.level != "routine":
+        response = escalation_response(asked.level, text, settings, None, self_harm=asked.self_harm)
         return RESPONSE_TO_INTENT[response], summary
     return None, summary
 
@@ -130,8 +137,10 @@ class RedFlagTriage(GraphComponent):
         model_intent = predicted.get(INTENT_NAME_KEY)
         if _BUTTON_PAYLOAD.fullmatch(text.strip()):
             return  # a button's payload ("/check_yes"): Rasa reads the intent from it
+        confident = float(predicted.get("confidence") or 0.0) >= COMMAND_CONFIDENCE
         try:
-            red_flag_intent, summary = triage_intent(text, settings)
+            command = model_intent in COMMAND_INTENTS and confident
+            red_flag_intent, summary = triage_intent(text, settings, command)
             language = language_of(text)
         except Exception as error:  # fail safe: the urgent advice, and no patient text logged
             log.error("Red-flag triage failed (%s); sending the urgent safety reply", type(error).__name__)
@@ -142,9 +151,8 @@ class RedFlagTriage(GraphComponent):
         message.set("triage", summary, add_to_output=True)
         if model_intent in _NOT_OVERRIDDEN and red_flag_intent in (None, CHECK_INTENT):
             return  # "no" to a check question stays an answer; a red flag in it still escalates
-        confident = float(predicted.get("confidence") or 0.0) >= COMMAND_CONFIDENCE
         if red_flag_intent == CHECK_INTENT and model_intent in COMMAND_INTENTS and confident \
-                and summary.get("level") == "routine":
+                and summary.get("level") == "routine" and "screen_level" not in summary:
             summary["check_candidates"] = []
             summary["decided_by"] = "command"
             return

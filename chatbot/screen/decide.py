@@ -196,3 +196,28 @@ def decide(
         level: Level = rules.level if RANK[rules.level] >= RANK["urgent"] else "urgent"
         return Decision(level, rules.reasons or [SCREEN_ERROR_REASON], {}, "failed")
     return combine(rules, scores, thresholds_for(screen, message), catalogue)
+
+
+COMMAND_DOUBT_FLOOR = 0.2  # a concept this likely gets its check question
+
+
+def asked_instead(decision: Decision, catalogue: Catalogue | None = None) -> Decision:
+    """The screen alone escalated a message that the language model is sure is a request
+    to the assistant ("print my diary", "show my diary"): two readings disagree, so the
+    patient is asked the check questions of the screen's concepts instead ("yes": the
+    question's level; "no": the request is done). Escalations by the rules (the hard
+    triggers) stand, and so does the screen's when no concept has a question."""
+    if decision.level == "routine" or decision.decided_by not in ("screen", "check") or any(
+            p >= 1.0 for p in decision.concepts.values()):  # 1.0: a rule found it
+        return decision
+    catalogue = catalogue or triage.default_catalogue()
+    likely = sorted(((p, c) for c, p in decision.concepts.items() if p >= COMMAND_DOUBT_FLOOR), reverse=True)
+    checks: list[CheckQuestion] = []
+    for _, concept in likely:
+        check = catalogue.check_for(concept)
+        if check is not None and check not in checks:
+            checks.append(check)
+    if not checks:
+        return decision
+    ordered = tuple(sorted(checks[:MAX_CANDIDATES], key=lambda check: -RANK[check.level_if_yes]))
+    return Decision("routine", [], decision.concepts, "check", ordered, levels=decision.levels)

@@ -205,6 +205,17 @@ def test_after_emergency_advice_no_reply_offers_a_callback_and_each_repeats_the_
     assert "call 911 now" in goodbye["text"]
 
 
+def test_after_the_crisis_reply_every_reply_repeats_the_crisis_line_not_911_only():
+    track = tracker(
+        said("I don't want to live anymore", "red_flag_self_harm"),
+        ActionExecuted("utter_crisis"),
+        ActionExecuted("action_listen"),
+        said("bye", "goodbye"),
+    )
+    goodbye = text_of(track, "utter_goodbye")
+    assert "crisis line at 988" in goodbye["text"]
+
+
 def test_no_to_an_emergency_question_about_an_urgent_message_gets_the_urgent_advice():
     track = tracker(unsure("I feel light headed", ["check-stroke-confusion"], level="urgent"))
     assert predicted(track) == check_flow.CHECK_RESPONSE

@@ -120,3 +120,48 @@ def test_urgent_advice_from_the_policy_lets_the_form_ask_again():
                     ActionExecuted("action_listen"), user("/check_yes", "check_yes", T0 + 60),
                     _policy_said("utter_urgent"))
     assert predicted(track) == "diary_entry_form"
+
+
+def _asked_check_then(reply_text: str, intent: str, decided_by: str) -> DialogueStateTracker:
+    unsure = {"level": "routine", "check_candidates": ["check-bladder-legs"]}
+    origin = UserUttered("my leg feels heavy and weak", intent={"name": "triage_check", "confidence": 1.0},
+                         parse_data={"intent": {"name": "triage_check"}, "triage": unsure}, timestamp=T0)
+    reply = UserUttered(reply_text, intent={"name": intent, "confidence": 1.0},
+                        parse_data={"intent": {"name": intent},
+                                    "triage": {"level": "emergency", "decided_by": decided_by}},
+                        timestamp=T0 + 30)
+    return tracker(ActionExecuted("action_listen"), origin, _policy_said("utter_triage_check"),
+                   ActionExecuted("action_listen"), reply)
+
+
+def test_a_typed_no_to_a_check_question_is_read_as_no_when_only_the_screen_escalated():
+    typed = _asked_check_then("no i can pee fine its not getting worse just heavy", "red_flag_emergency",
+                              "screen")
+    assert predicted(typed) in ("action_answer_question", "utter_triage_check", "utter_urgent")
+    by_rules = _asked_check_then("no i cant pee at all", "red_flag_emergency", "rules")
+    assert predicted(by_rules) is None  # the rules' escalation stands
+    with_but = _asked_check_then("no but now my leg keeps giving way", "red_flag_emergency", "screen")
+    assert predicted(with_but) is None
+
+
+def test_no_to_the_check_about_a_request_does_the_request():
+    doubted = {"level": "routine", "check_candidates": ["check-self-harm"], "model_intent": "show_pain_diary",
+               "screen_level": "emergency"}
+    origin = UserUttered("print my diary", intent={"name": "triage_check", "confidence": 1.0},
+                         parse_data={"intent": {"name": "triage_check"}, "triage": doubted}, timestamp=T0)
+    track = tracker(ActionExecuted("action_listen"), origin, _policy_said("utter_triage_check"),
+                    ActionExecuted("action_listen"), user("/check_no", "check_no", T0 + 20))
+    assert predicted(track) == "action_show_diary"
+
+
+def test_after_emergency_advice_a_lesser_red_flag_asking_to_wait_gets_the_emergency_again():
+    # Found in a patient trial: a positional headache "can i wait till monday?" after 911
+    # advice got the softer urgent advice.
+    alerted = [ActionExecuted("action_listen"), user("worst headache of my life", "red_flag_emergency", T0),
+               ActionExecuted("utter_emergency"), ActionExecuted("action_listen")]
+    track = tracker(*alerted,
+                    user("its not sudden, only when i sit up. clinic is closed till monday, can i wait?",
+                         "red_flag_urgent_after_hours", T0 + 60))
+    assert predicted(track) == "utter_emergency"
+    no_wait = tracker(*alerted, user("I also have a fever of 101", "red_flag_urgent", T0 + 60))
+    assert predicted(no_wait) is None  # the rules give the urgent advice too

@@ -178,7 +178,20 @@ def test_a_confident_request_to_the_assistant_is_not_turned_into_a_check_questio
     monkeypatch.setattr(
         rasa_triage,
         "triage_intent",
-        lambda text, settings: ("triage_check", {"level": "routine", "check_candidates": ["x"]}),
+        lambda text, settings, command=False: ("triage_check",
+                                               {"level": "routine", "check_candidates": ["x"]}),
     )
     assert intent_of(triaged("show me my diary", intent="show_pain_diary")) == "show_pain_diary"
     assert intent_of(triaged("my legs feel odd", intent="report_symptom")) == "triage_check"
+
+
+def test_when_the_screen_alone_escalates_a_confident_request_the_patient_is_asked_first():
+    # "print my diary" read as thoughts of self-harm by the learned screen (found in a patient trial).
+    summary = triaged("print my diary", intent="show_pain_diary").get("triage")
+    asked = triaged("print my diary", intent="show_pain_diary")
+    assert intent_of(asked) == "triage_check"
+    assert summary["level"] == "routine" and summary["check_candidates"] == ["check-self-harm"]
+    assert summary["screen_level"] == "emergency"
+    # The rules' hard triggers are never asked about.
+    assert intent_of(triaged("show my diary, I want to kill myself", intent="show_pain_diary")) == \
+        "red_flag_self_harm"
