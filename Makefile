@@ -115,7 +115,10 @@ test-fast: lint types
 
 # Staff: check every knowledge page (and the red-flag catalogue) after editing.
 .PHONY: kb-check
-kb-check: $(VENV)/.installed
+# Never installs anything (that is `make run` / `make test`): a nurse's check must not
+# change an environment, and works offline.
+kb-check:
+	@test -x $(CHATBOT) || { echo "error: the assistant is not installed here yet; run 'make run' once first" >&2; exit 1; }
 	$(CHATBOT) kb check
 
 # The chat widget's browser tests drive Debian's Chromium through Playwright for Python

@@ -13,7 +13,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.actions import answer, escalations, send, turn_from_tracker
+from actions.actions import answer, check_origin, escalations, send, turn_from_tracker
 from chatbot.answers import reminder
 from chatbot.callbacks import flow as callback_flow
 from chatbot.callbacks.delivery import DeliveryWorker
@@ -86,8 +86,16 @@ def send_after(dispatcher: CollectingDispatcher, replies: list[Reply], tracker: 
     send(dispatcher, after_advice(replies, tracker))
 
 
+def answers_a_check(tracker: Tracker) -> bool:
+    """The latest message answers a check question asked in the middle of a form (the
+    safety-net policy handles it); it is not the form's answer."""
+    return check_origin(tracker) is not None
+
+
 async def apply(step: Step, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
     """Send the step's replies (answering a question asked mid-form first); the slot's value."""
+    if answers_a_check(tracker):
+        return {slot: None}
     if step.question is not None:
         try:
             send(dispatcher, await asyncio.to_thread(answer, turn_from_tracker(tracker)))
@@ -103,11 +111,15 @@ class _DiarySlots:
     async def validate_diary_baseline(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
+        if value is None:
+            return {"diary_baseline": None}  # cleared this turn ("change my call back"): no answer
         return await apply(diary_flow.baseline_step(str(value)), "diary_baseline", dispatcher, tracker)
 
     async def validate_diary_block_time(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
+        if value is None:
+            return {"diary_block_time": None}  # cleared this turn ("change my call back"): no answer
         step = diary_flow.block_time_step(str(value), clinic_now())
         return await apply(step, "diary_block_time", dispatcher, tracker)
 
@@ -139,6 +151,8 @@ class ValidateDiaryEntryForm(_DiarySlots, FormValidationAction):
     async def validate_diary_entry(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
+        if value is None:
+            return {"diary_entry": None}  # cleared this turn ("change my call back"): no answer
         if str(value) != latest_text(tracker):
             return {"diary_entry": None}  # left from an earlier message: ask for a fresh one
         if tracker.get_slot("requested_slot") not in (None, "diary_entry"):
@@ -239,17 +253,23 @@ class ValidateCallbackForm(FormValidationAction):
     async def validate_callback_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
+        if value is None:
+            return {"callback_name": None}  # cleared this turn ("change my call back"): no answer
         return await apply(callback_flow.name_step(str(value)), "callback_name", dispatcher, tracker)
 
     async def validate_callback_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
+        if value is None:
+            return {"callback_phone": None}  # cleared this turn ("change my call back"): no answer
         step = callback_flow.phone_step(str(value), get_settings())
         return await apply(step, "callback_phone", dispatcher, tracker)
 
     async def validate_callback_time(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
+        if value is None:
+            return {"callback_time": None}  # cleared this turn ("change my call back"): no answer
         return await apply(callback_flow.time_step(str(value)), "callback_time", dispatcher, tracker)
 
 

@@ -185,9 +185,20 @@ def no_answer(settings: Settings, callback: bool = True) -> Reply:
     )
 
 
+_YES_NO_OPENING = re.compile(r"\A(?:yes|no)[.,!]\s+(?=\S)", re.IGNORECASE)
+
+
+def without_yes_no(text: str) -> str:
+    """A section's "Yes." or "No." answers its own heading's question, which the patient
+    may have asked the other way round ("Did the block fail?" -> "Yes. ... it does not
+    mean the block failed"); the sentences after it say the same without the trap."""
+    rest = _YES_NO_OPENING.sub("", text, count=1)
+    return rest[:1].upper() + rest[1:] if rest != text else text
+
+
 def format_answer(result: SearchResult) -> Reply:
     section = result.section
-    text = f"{section.text}\n\nFrom: {section.title} › {section.heading}"
+    text = f"{without_yes_no(section.text)}\n\nFrom: {section.title} › {section.heading}"
     source = {
         "page": section.page,
         "title": section.title,
@@ -399,7 +410,9 @@ def _replies_for(
     topics = INTENT_TOPICS.get(intent or "", ())
     results = search_in_context(search, query, 5, turn.procedure, topics, turn.previous, turn.frame, sections)
     decision = decide(results, settings, topics, out_of_scope=intent == "out_of_scope")
-    if decision != "answer" and says_clinic_closed(message) and intent in AFTER_HOURS_ASKS:
+    after_emergency = turn.earlier_escalation in ("emergency", "crisis")  # never "try the clinic first"
+    if decision != "answer" and says_clinic_closed(message) and intent in AFTER_HOURS_ASKS \
+            and not after_emergency:
         results, decision = _after_hours_first(results, settings, decision)
     answered = decision == "answer"
     if answered:

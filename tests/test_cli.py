@@ -55,3 +55,17 @@ def test_bad_setting_gives_a_clear_error(monkeypatch):
     result = run("search", stdin="x\n")
     assert result.returncode == 2 and "MIN_ANSWER_SCORE" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_every_command_first_says_which_settings_knowledge_and_databases_it_uses(tmp_path):
+    elsewhere = subprocess.run([sys.executable, "-m", "chatbot", "kb", "check"], capture_output=True,
+                               text=True,
+                               cwd=tmp_path, timeout=300)
+    first = elsewhere.stderr.splitlines()[0]
+    assert first.startswith("chatbot: settings from ") and f"knowledge {REPO / 'knowledge'}" in first
+    assert "chats " in first and "call backs " in first
+
+
+def test_make_kb_check_never_installs_anything():
+    planned = subprocess.run(["make", "-n", "kb-check"], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert planned.returncode == 0 and "pip" not in planned.stdout

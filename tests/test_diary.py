@@ -184,3 +184,11 @@ def test_a_time_said_after_midnight_is_last_night(text, hour, minute):
 def test_a_time_later_today_or_long_ago_is_still_asked_again(text):
     reading = read_time(text, datetime(2026, 12, 3, 1, 3))
     assert reading.at is None and "later than now" in reading.problem
+
+
+@pytest.mark.parametrize(("text", "hour", "minute"), [
+    ("11:45 PM, before midnight", 23, 45), ("11:45", 23, 45), ("no, 23:45", 23, 45)])
+def test_a_block_just_before_midnight_is_read_as_said(text, hour, minute):
+    # Found in a patient trial at 01:20: "11:45 PM, before midnight" was stored as 00:00.
+    reading = read_time(text, datetime(2026, 12, 3, 1, 20))
+    assert reading.at == datetime(2026, 12, 2, hour, minute)

@@ -435,3 +435,16 @@ def test_a_wrapped_answer_reads_as_one_paragraph(kb):
     [section] = load_knowledge(kb).pages[0].sections
     assert section.text == ("You may be sore for a day or two where the needle went in. Ice helps.\n\n"
                             "- Rest today\n- Walk tomorrow")
+
+
+def test_preview_shows_triage_first_as_the_chat_does(tmp_path):
+    """Found by a nurse: "I can't pee since my injection, can I take a bath?" showed only the
+    bath answer; the chat says call 911 first."""
+    env = {**os.environ, "INDEX_DIR": str(tmp_path / "index"), "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "chatbot", "kb", "preview",
+         "I can't pee since my injection, can I take a bath?"],
+        capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "Triage first: a red flag. The patient gets the emergency advice" in result.stdout
+    assert result.stdout.index("Triage first") < result.stdout.index("The assistant would reply")

@@ -378,3 +378,18 @@ def test_a_callback_request_from_the_urgent_advice(widget, settings):
     expect(confirmed.get_by_role("link", name=f"Call {settings.clinic_name}")).to_have_attribute(
         "href", f"tel:{settings.clinic_phone_tel}")
     widget.screenshot("callback-desktop.png")
+
+
+def test_the_chat_still_answers_after_a_call_link_is_tapped(browser, stack):
+    """Found in a patient trial: after tapping a tel: link and coming back, typing did nothing."""
+    phone = Widget(browser, stack, PHONE)
+    try:
+        phone.open()
+        phone.ask("the injection site is red, hot and swollen and I have a fever of 101")
+        call = phone.log.locator("a[href^='tel:']").first
+        expect(call).to_have_attribute("target", "_blank")
+        call.click()
+        phone.ask(NUMBNESS)
+        expect(phone.answer().locator(".cc-source")).to_contain_text("From:")
+    finally:
+        phone.close()

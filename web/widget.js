@@ -193,8 +193,17 @@
     const tel = `tel:${String(number).replace(/[^\d+]/g, "")}`;
     if (!TEL.test(tel)) return document.createTextNode(String(number));
     const link = el("a", className, String(number));
-    link.href = tel;
+    telLink(link, tel);
     return link;
+  }
+
+  function telLink(link, tel) {
+    // Outside the page's own browsing context: a tap hands the number to the phone, and
+    // the chat stays usable when the patient comes back (in Chromium, a tel: navigation
+    // of the page itself could leave the page ignoring typing until it was reloaded).
+    link.href = tel;
+    link.target = "_blank";
+    link.rel = "noopener";
   }
 
   function storage(kind) {
@@ -830,7 +839,7 @@
         if (payload.startsWith("tel:")) {
           if (!TEL.test(payload)) continue;
           const link = el("a", big ? "cc-call" : "cc-chip cc-chip-call");
-          link.href = payload;
+          telLink(link, payload);
           link.append(icon("phone"), el("span", null, title));
           row.append(link);
         } else {

@@ -95,11 +95,7 @@ def _read_time(lowered: str, now: datetime) -> TimeReading:
         amount += 0.5 if found["half"] else 0.0
         minutes = amount if found["u"].startswith("m") else amount * 60
         return TimeReading(now - timedelta(minutes=minutes), found.span())
-    found = _NAMED.search(lowered)
-    if found:
-        hour = 0 if found["name"] == "midnight" else 12
-        return _on_day(now, hour, 0, found.span())
-    found = _CLOCK.search(lowered)
+    found = _CLOCK.search(lowered)  # before "noon"/"midnight": "11:45 PM, before midnight" is 23:45
     if found:
         if found["h"] is not None:
             hour, minute = int(found["h"]), int(found["m"] or 0)
@@ -114,6 +110,10 @@ def _read_time(lowered: str, now: datetime) -> TimeReading:
             return _on_day(now, hour, minute, found.span())
         hour = int(found["hbare"])
         return _latest_of(now, [(hour % 12, 0), (hour % 12 + 12, 0)], found.span())
+    found = _NAMED.search(lowered)
+    if found:
+        hour = 0 if found["name"] == "midnight" else 12
+        return _on_day(now, hour, 0, found.span())
     found = _NOW.search(lowered)
     if found:
         return TimeReading(now, found.span())

@@ -2,6 +2,7 @@
 
 - MessageLengthGuard: the NLU reads the first 2,000 characters; triage reads them all.
 - StopOnlyWhenSaid: stop_form only when the words say stop ("asap" never drops a call back).
+- NegatedProcedure: "a facet joint injection, not trigger point" names one procedure.
 - QuestionFirst: a message that names the procedure and asks something is a question
   ("I had a facet injection this morning - how long will the numbness last?").
 - UnreadableMessageGuard: "", "   " or "😀😀" go to the fallback, which asks for a question.
@@ -9,6 +10,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -16,7 +18,14 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    ENTITY_ATTRIBUTE_TYPE,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    TEXT,
+)
 from rasa.shared.nlu.training_data.message import Message
 
 from chatbot.message_checks import asked_part, has_readable_text, says_stop
@@ -127,4 +136,27 @@ class StopOnlyWhenSaid(_Stateless):
                                                  "confidence": intent.get("confidence")}
             message.set(INTENT, {INTENT_NAME_KEY: chosen[INTENT_NAME_KEY],
                                  "confidence": chosen.get("confidence")}, add_to_output=True)
+        return messages
+
+
+_NEGATION_BEFORE = re.compile(r"\b(?:not|no|isn'?t|wasn'?t|not a|not the|never)\s+(?:an?\s+|the\s+|my\s+)?$",
+                              re.IGNORECASE)
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
+)
+class NegatedProcedure(_Stateless):
+    """ "I had a facet joint injection, not trigger point": the procedure after "not" is
+    the one the patient did NOT have; it must not set the procedure slot."""
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT) or ""
+            entities = message.get(ENTITIES) or []
+            kept = [e for e in entities
+                    if not (e.get(ENTITY_ATTRIBUTE_TYPE) == "procedure"
+                            and _NEGATION_BEFORE.search(text[: int(e.get("start") or 0)]))]
+            if len(kept) != len(entities):
+                message.set(ENTITIES, kept, add_to_output=True)
         return messages

@@ -246,6 +246,8 @@ class SafetyNetPolicy(Policy):
             if repeat is not None:
                 return repeat  # a callback would tell them to wait: the emergency advice again
         if (message.intent or {}).get("name") == check_flow.CHECK_INTENT:
+            if earlier_escalation(tracker) == "emergency":
+                return ANSWER_ACTION  # after 911 advice no "is any of this happening?": the answer
             return check_flow.CHECK_RESPONSE if check_flow.next_check(events) else self._without_yes(message)
         return None
 

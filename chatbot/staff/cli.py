@@ -421,10 +421,24 @@ def _file_options(parser: argparse.ArgumentParser, kinds: tuple[str, ...]) -> No
                             help=f"also write {kind.upper()} (default: under var/reports/)")
 
 
+def say_where() -> None:
+    """One first line (on stderr, so --json output stays clean): which settings file,
+    knowledge folder and databases this run uses. Staff running the command from another
+    folder see at once that it is not the assistant's."""
+    from chatbot import PROJECT_ROOT
+
+    settings = load_settings()
+    env_file = PROJECT_ROOT / ".env"
+    used = str(env_file) if env_file.is_file() else f"no {env_file}, so the defaults"
+    print(f"chatbot: settings from {used}; knowledge {settings.knowledge_dir}; chats {settings.tracker_db}; "
+          f"call backs {settings.callback_db}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
+        say_where()
         return args.func(args)
     except ChatbotError as error:  # setup and input problems: one line, never a traceback
         print(f"error: {error.one_line()}", file=sys.stderr)

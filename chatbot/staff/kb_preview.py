@@ -36,10 +36,12 @@ class Preview:
     settings: Settings | None = None
     previous: tuple[str, ...] = ()
     frame: Frame | None = None  # what the earlier messages' answers leave (chatbot.retrieval.frame)
+    triage: dict[str, object] = field(default_factory=dict)  # what triage does first (as in the chat)
 
     def as_dict(self) -> dict[str, object]:
         return {
             "question": self.question,
+            "triage": self.triage,
             "previous": list(self.previous),
             "frame": self.frame.as_dict() if self.frame else None,
             "procedure": self.procedure,
@@ -98,9 +100,30 @@ def preview(
     frame = frame_for_turns(previous, search, settings, sections) if previous else None
     turn = Turn(message=question, intent=intent, procedure=procedure, previous=previous[-2:], frame=frame)
     replies = reply_to(turn, search, settings, sections)
+    first = triage_first(question, previous)
     results = search_in_context(search, question, k, procedure, INTENT_TOPICS.get(intent or "", ()),
                                 previous[-2:], frame, sections)
-    return Preview(question, procedure, intent, replies, results, drafts, settings, previous, frame)
+    return Preview(question, procedure, intent, replies, results, drafts, settings, previous, frame, first)
+
+
+def triage_first(question: str, previous: tuple[str, ...]) -> dict[str, object]:
+    """What the running assistant's triage does with the message before any answer: the
+    same rules and learned screen (with the time since the injection the earlier
+    messages give). An escalation or a check question is what the patient gets first."""
+    from chatbot.screen.decide import decide
+    from chatbot.screen.model import default_screen
+    from chatbot.triage.conversation import hours_from_history
+
+    now = 0.0
+    hours = hours_from_history([(text, now) for text in previous], now) if previous else None
+    decision = decide(question, screen=default_screen(), hours_since_injection=hours)
+    return {
+        "level": decision.level,
+        "decided_by": decision.decided_by,
+        "reasons": decision.reasons,
+        "self_harm": decision.self_harm,
+        "check": decision.candidates[0].question if decision.candidates else None,
+    }
 
 
 def format_preview(result: Preview) -> str:
@@ -112,6 +135,18 @@ def format_preview(result: Preview) -> str:
     hints = [f"procedure: {result.procedure or 'not said'}", f"intent: {result.intent or 'not given'}"]
     out.append("  (" + "; ".join(hints) + ")")
     out.append("")
+    first = result.triage
+    if first.get("check"):
+        out.append("Triage first: the patient is asked a check question before anything else:")
+        out.append(f"    {first['check']}")
+        out.append("  (Yes gets that question's advice; No gets the reply below.)")
+        out.append("")
+    elif first.get("level") in ("urgent", "emergency"):
+        what = "the crisis line reply" if first.get("self_harm") else f"the {first['level']} advice"
+        out.append(f"Triage first: a red flag. The patient gets {what}, not an answer from the pages:")
+        out.extend(f"    {reason}" for reason in first.get("reasons") or [])
+        out.append("  (Only a question asked in the same message is then answered.)")
+        out.append("")
     out.append("The assistant would reply:")
     for reply in result.replies:
         if reply.response:

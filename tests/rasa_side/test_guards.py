@@ -64,3 +64,18 @@ def test_stop_is_believed_only_when_the_words_say_stop():
     assert asap.get(INTENT)[INTENT_NAME_KEY] == "add_diary_entry"
     assert cancel.get(INTENT)[INTENT_NAME_KEY] == "stop_form"
     assert spanish.get(INTENT)[INTENT_NAME_KEY] == "stop_form"
+
+
+def test_a_procedure_after_not_is_not_the_patients():
+    from rasa.shared.nlu.constants import ENTITIES
+
+    from chatbot.rasa_server.guards import NegatedProcedure
+
+    text = "I had a facet joint injection though, not trigger point"
+    msg = classified(text, ("inform_procedure", 0.9))
+    msg.set(ENTITIES, [
+        {"entity": "procedure", "value": "facet_joint", "start": 8, "end": 29},
+        {"entity": "procedure", "value": "trigger_point", "start": text.index("trigger"), "end": len(text)},
+    ])
+    NegatedProcedure().process([msg])
+    assert [e["value"] for e in msg.get(ENTITIES)] == ["facet_joint"]
