@@ -144,7 +144,8 @@ def format_preview(result: Preview) -> str:
     elif first.get("level") in ("urgent", "emergency"):
         what = "the crisis line reply" if first.get("self_harm") else f"the {first['level']} advice"
         out.append(f"Triage first: a red flag. The patient gets {what}, not an answer from the pages:")
-        out.extend(f"    {reason}" for reason in first.get("reasons") or [])
+        reasons = first.get("reasons")
+        out.extend(f"    {reason}" for reason in (reasons if isinstance(reasons, list) else []))
         out.append("  (Only a question asked in the same message is then answered.)")
         out.append("")
     out.append("The assistant would reply:")
