@@ -19,10 +19,12 @@ from chatbot.staff.kb_check import SECTION_WORDS, check_knowledge
 from chatbot.staff.kb_scaffold import ScaffoldError, new_page
 from tests.conftest import REPO
 
-ANSWER = ("Most people feel sore where the needle went in for a day or two. An ice pack "
+ANSWER = ("After a trigger point injection most people feel sore where the needle went in for a day or "
+          "two. An ice pack "
           "wrapped in a cloth for fifteen minutes at a time helps, and so does gentle walking. "
           "Call the clinic if the soreness gets worse after the second day or you get a fever.")
-ANSWER_2 = ("You can shower the next day. Keep the small bandage dry for the first day, then "
+ANSWER_2 = ("After a trigger point injection you can shower the next day. Keep the bandage dry for the "
+            "first day, then "
             "take it off. Do not soak in a bath, hot tub or pool for two days, so the needle "
             "spot can close and stay clean. Call the clinic if the spot turns red or swollen.")
 
@@ -170,9 +172,15 @@ def test_duplicate_section_on_a_page(kb):
                             "this page (line 12)")
 
 
+OTHER_QUESTIONS = (f"# Other\n\n## Is it normal to ache after a trigger point injection?\n\nTopic: soreness"
+                   f"\n\n{ANSWER}\n\n## When can I take a shower?\n\nTopic: shower\n\n{ANSWER_2}\n")
+
+
 def test_duplicate_titles_across_pages(kb):
     (kb / "a.md").write_text(make_page())
-    (kb / "b.md").write_text(make_page(title="soreness after an  injection"))
+    (kb / "b.md").write_text(make_page(title="soreness after an  injection",
+                                       body=OTHER_QUESTIONS.replace("# Other",
+                                                                    "# soreness after an  injection")))
     error = only_error(kb)
     assert error.startswith("b.md:2: error: the title 'soreness after an  injection' is also the "
                             "title of a.md")
@@ -180,7 +188,8 @@ def test_duplicate_titles_across_pages(kb):
 
 def test_same_section_text_on_two_pages_is_a_warning(kb):
     (kb / "a.md").write_text(make_page())
-    (kb / "b.md").write_text(make_page(title="Another page"))
+    (kb / "b.md").write_text(make_page(title="Another page",
+                                       body=OTHER_QUESTIONS.replace("Other", "Another page")))
     assert findings(kb) == []
     assert any("same text as a.md line 12" in w for w in findings(kb, "warning"))
 
@@ -196,7 +205,8 @@ def test_same_section_text_on_two_pages_is_a_warning(kb):
 )
 def test_section_length(kb, words, severity, message):
     text = " ".join(["pain"] * words)
-    body = f"# Soreness after an injection\n\n## Will I be sore?\n\nTopic: soreness\n\n{text}\n"
+    body = (f"# Soreness after an injection\n\n## Will I be sore after a trigger point injection?\n\n"
+            f"Topic: soreness\n\n{text}\n")
     (kb / "page.md").write_text(make_page(body=body))
     found = findings(kb, severity)
     assert len(found) == 1 and found[0].startswith(f"page.md:12: {severity}: ") and message in found[0]
@@ -214,7 +224,7 @@ def test_links_resolve(kb):
 
     broken = ("See [ice](ise.md), [shower](ice.md#bathing), [x](../secret.md), "
               "[web](https://clinic), [mail](mailto:nurse) and [empty]().")
-    body = f"# Broken links\n\n## Will I be sore?\n\nTopic: soreness\n\n{ANSWER} {broken}\n"
+    body = f"# Broken links\n\n## Does it hurt afterwards?\n\nTopic: soreness\n\n{ANSWER} {broken}\n"
     (kb / "bad.md").write_text(make_page(title="Broken links", body=body))
     errors = findings(kb)
     assert all(e.startswith("bad.md:16: error: ") for e in errors), errors
@@ -448,3 +458,48 @@ def test_preview_shows_triage_first_as_the_chat_does(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Triage first: a red flag. The patient gets the emergency advice" in result.stdout
     assert result.stdout.index("Triage first") < result.stdout.index("The assistant would reply")
+
+
+@pytest.mark.parametrize(("pasted", "problem"), [
+    ("Advertisement. Skip to main content.", "text from a web page's frame"),
+    ("<p>See <a href='x'>this</a></p>", "HTML pasted from a web page"),
+    ("Call our nurse line at 1-800-555-0199 for help.", "is not one of the clinic's numbers"),
+    ("© 2024 Other Clinic. All rights reserved.", "text from a web page's frame"),
+    ("Cookie settings", "text from a web page's frame"),
+    ("More at http://example.org/page.", "http:// link"),
+    ("A little bruising is nothing to worry about.", "nothing to worry about"),
+])
+def test_pasted_web_text_and_reassurance_are_errors_with_the_fix(kb, pasted, problem):
+    """Found by a nurse following STAFF.md: all of these reached patients word for word."""
+    body = (f"# Soreness after an injection\n\n## Will I be sore after a trigger point injection?\n\n"
+            f"Topic: soreness\n\n{ANSWER} {pasted}\n")
+    (kb / "page.md").write_text(make_page(body=body))
+    errors = findings(kb)
+    assert len(errors) == 1 and problem in errors[0] and "Fix: " in errors[0], errors
+
+
+def test_the_clinics_own_number_may_be_given(kb):
+    body = (f"# Soreness after an injection\n\n## Will I be sore after a trigger point injection?\n\n"
+            f"Topic: soreness\n\n{ANSWER} Call us on (555) 010-0199.\n")
+    (kb / "page.md").write_text(make_page(body=body))
+    assert findings(kb) == []
+
+
+def test_the_same_question_on_two_pages_is_an_error_naming_both_and_their_numbers(kb):
+    """STAFF.md's own example made a second alcohol answer that contradicted the first."""
+    first = (f"# Alcohol\n\n## Can I drink alcohol after my injection?\n\nTopic: alcohol\n\n{ANSWER} "
+             "Wait 24 hours before you drink alcohol.\n")
+    second = (f"# Drinks\n\n## Can I drink alcohol after the injection?\n\nTopic: alcohol\n\n{ANSWER_2} "
+              "Wait 48 hours before you drink alcohol.\n")
+    (kb / "a.md").write_text(make_page(title="Alcohol", procedure="general", body=first))
+    (kb / "b.md").write_text(make_page(title="Drinks", body=second))
+    [error] = findings(kb)
+    assert error.startswith("b.md:12: error:") and "same question as a.md line 12" in error
+    assert "disagree (24 hours, 48 hours)" in error
+
+
+def test_an_answer_on_a_procedure_page_that_never_names_it_is_a_warning(kb):
+    body = ("# Soreness after an injection\n\n## Will I be sore?\n\nTopic: soreness\n\n"
+            + ANSWER.replace("After a trigger point injection most", "Most") + "\n")
+    (kb / "page.md").write_text(make_page(body=body))
+    assert any("never names its procedure" in w for w in findings(kb, "warning"))

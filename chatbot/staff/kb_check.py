@@ -100,6 +100,7 @@ class _PageInfo:
     title_line: int = 1
     draft: bool = False
     sections: list[_Heading] = field(default_factory=list)
+    procedure: str = ""
     anchors: set[str] = field(default_factory=set)
     links: list[tuple[int, str]] = field(default_factory=list)  # (line, target)
     section_texts: list[tuple[int, str]] = field(default_factory=list)  # (line, text)
@@ -121,10 +122,39 @@ class CheckReport:
         return [f for f in self.findings if f.severity == "warning"]
 
 
+# What a page must not pass on to patients word for word (issue 19: a nurse pasted it).
+_HTML_TAG = re.compile(
+    r"</?(?:p|a|div|span|br|strong|em|b|i|ul|ol|li|h[1-6]|img|table|tr|td|script|style)\b[^>]*>",
+    re.IGNORECASE)
+_WEB_RESIDUE = re.compile(
+    r"\b(?:advertisement|skip to (?:main )?content|cookie (?:settings|policy|preferences)"
+    r"|accept (?:all )?cookies|all rights reserved|privacy policy|terms of use|subscribe to our newsletter"
+    r"|sign up for our|share on (?:facebook|twitter)|print this page|back to top|read more)\b|©|\(c\) \d{4}",
+    re.IGNORECASE)
+_PLAIN_HTTP = re.compile(r"\bhttp://", re.IGNORECASE)
+_REASSURANCE = re.compile(
+    r"\b(?:nothing to worry about|no need to worry|(?:do not|don't|dont) worry"
+    r"|nothing to be concerned about|no cause for concern"
+    r"|(?:is|are) (?:completely |totally |perfectly )?harmless"
+    r"|never (?:serious|dangerous))\b",
+    re.IGNORECASE)
+_PHONE_NUMBER = re.compile(r"(?<!\d)(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}(?!\d)"
+                           r"|\b1[\s.-]?8\d\d[\s.-]?[A-Z0-9]{3}[\s.-]?[A-Z0-9]{4}\b")
+_PROCEDURE_WORDS = {
+    "facet_joint": re.compile(r"\bfacet", re.IGNORECASE),
+    "medial_branch_block": re.compile(r"\bmedial branch|\bmbb\b|\bblock\b", re.IGNORECASE),
+    "trigger_point": re.compile(r"\btrigger[- ]point", re.IGNORECASE),
+}
+_QUESTION_FILLER = frozenset({"a", "an", "the", "my", "your", "this", "that", "injection", "injections",
+                              "shot", "shots", "procedure"})
+_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(hours?|days?|weeks?|minutes?|°f|°c|f\b|c\b)")
+
+
 class _PageChecker:
-    def __init__(self, path: Path, relative: str) -> None:
+    def __init__(self, path: Path, relative: str, known_numbers: frozenset[str] = frozenset()) -> None:
         self.info = _PageInfo(path, relative)
         self.findings: list[Finding] = []
+        self.known_numbers = known_numbers  # the clinic's numbers (last 10 digits)
 
     def error(self, line: int, problem: str, fix: str) -> None:
         self.findings.append(Finding(self.info.path, line, "error", problem, fix))
@@ -207,6 +237,7 @@ class _PageChecker:
                 self.info.title, self.info.title_line = title.strip(), line("title")
 
         procedure = meta.get("procedure")
+        self.info.procedure = str(procedure or "")
         if "procedure" in meta and procedure not in PROCEDURES:
             close = difflib.get_close_matches(str(procedure), PROCEDURES, n=1)
             hint = f"did you mean '{close[0]}'? " if close else ""
@@ -387,6 +418,40 @@ class _PageChecker:
                        "which is not in the list",
                        "use one of: " + ", ".join(sorted(SECTION_TOPICS)))
 
+    def _content(self, heading: _Heading, body: str) -> None:
+        """What patients would read word for word: web page residue, other numbers to
+        call, unsafe reassurance, and (on a procedure page) an answer that never names
+        its procedure."""
+        where = f"the section '## {heading.text}'"
+        tag = _HTML_TAG.search(body)
+        if tag:
+            self.error(heading.line, f"{where} has HTML pasted from a web page ({tag.group()!r})",
+                       "write it as plain text; for a link use [words](https://...)")
+        residue = _WEB_RESIDUE.search(body)
+        if residue:
+            self.error(heading.line, f"{where} has text from a web page's frame ({residue.group()!r})",
+                       "delete it: patients would read it as the clinic's advice")
+        if _PLAIN_HTTP.search(body):
+            self.error(heading.line, f"{where} has an http:// link",
+                       "use the page's https:// address (or leave the link out)")
+        calm = _REASSURANCE.search(body)
+        if calm:
+            self.error(heading.line, f"{where} tells patients {calm.group()!r}",
+                       "say what is common and when to call instead; the assistant never says a "
+                       "symptom is nothing to worry about")
+        for number in _PHONE_NUMBER.findall(body):
+            digits = re.sub(r"\D", "", number)
+            if digits[-10:] not in self.known_numbers:
+                self.error(heading.line, f"{where} gives the phone number {number.strip()!r}, which is not "
+                           "one of the clinic's numbers in .env",
+                           "remove it; the assistant adds the clinic's own numbers (CLINIC_PHONE, "
+                           "URGENT_CARE_PHONE) to its replies")
+        if self.info.procedure in _PROCEDURE_WORDS and not _PROCEDURE_WORDS[self.info.procedure].search(
+                f"{heading.text} {body}"):
+            self.warn(heading.line, f"{where} never names its procedure",
+                      "say which injection it is about in the question or the answer (patients may "
+                      "have had another one)")
+
     def _section(self, heading: _Heading, body: str) -> None:
         limits = SECTION_WORDS
         if not heading.text.rstrip().endswith("?"):
@@ -403,6 +468,7 @@ class _PageChecker:
                        "write the answer under the heading, or delete the heading")
             return
         self._topic(heading, body)
+        self._content(heading, body)
         if heading.words < limits["error_below"]:
             self.error(heading.line, f"the section '## {heading.text}' has only {heading.words} "
                        f"words", f"write a full answer of {limits['warn_below']}-"
@@ -527,6 +593,57 @@ def catalogue_paths(knowledge_dir: Path) -> list[Path]:
     return paths
 
 
+def clinic_numbers() -> frozenset[str]:
+    """The numbers a page may give: the clinic's settings (last 10 digits)."""
+    from chatbot.settings import load_settings
+
+    settings = load_settings()
+    numbers = (settings.clinic_phone, settings.urgent_care_phone, settings.emergency_number,
+               settings.crisis_line)
+    return frozenset(re.sub(r"\D", "", n)[-10:] for n in numbers if n)
+
+
+def _question_key(heading: str) -> str:
+    """A heading's question in a few words: "Can I drink alcohol after my injection?" and
+    "Can I drink alcohol after the injection" are the same question."""
+    words = [w for w in re.findall(r"[a-z0-9]+", heading.lower()) if w not in _QUESTION_FILLER]
+    return " ".join(words)
+
+
+def _numbers(text: str) -> set[str]:
+    return {f"{n} {u}" for n, u in _AMOUNT.findall(text.lower())}
+
+
+def _same_questions(pages: Iterable[_PageInfo]) -> list[Finding]:
+    """The same question on two pages for the same patients (one procedure, or general):
+    patients would get one answer or the other depending on their words."""
+    found: list[Finding] = []
+    seen: dict[str, tuple[_PageInfo, _Heading, str]] = {}
+    for info in pages:
+        texts = dict(info.section_texts)
+        for heading in info.sections:
+            key = _question_key(heading.text)
+            if not key:
+                continue
+            earlier = seen.get(key)
+            if earlier is None:
+                seen[key] = (info, heading, texts.get(heading.line, ""))
+                continue
+            other, other_heading, other_text = earlier
+            if other is info or (info.procedure != other.procedure and "general" not in (info.procedure,
+                                                                                       other.procedure)):
+                continue
+            mine, theirs = _numbers(texts.get(heading.line, "")), _numbers(other_text)
+            differ = f"; they also disagree ({', '.join(sorted(mine ^ theirs))})" if mine and theirs \
+                and mine != theirs else ""
+            found.append(Finding(
+                info.path, heading.line, "error",
+                f"'## {heading.text}' asks the same question as {other.relative} line "
+                f"{other_heading.line}{differ}",
+                "keep one answer: merge the two sections, or make each heading ask its own question"))
+    return found
+
+
 def check_knowledge(knowledge_dir: Path, catalogues: Iterable[Path] | None = None) -> CheckReport:
     """Every check over every page in the folder (and the red-flag catalogue)."""
     report = CheckReport()
@@ -535,9 +652,10 @@ def check_knowledge(knowledge_dir: Path, catalogues: Iterable[Path] | None = Non
                                        "check KNOWLEDGE_DIR in .env"))
         return report
     pages: dict[Path, _PageInfo] = {}
+    known = clinic_numbers()
     for path in page_files(knowledge_dir):
         relative = path.relative_to(knowledge_dir).as_posix()
-        checker = _PageChecker(path, relative)
+        checker = _PageChecker(path, relative, known)
         try:
             raw = read_page_text(path, relative)
         except PageError as error:
@@ -588,6 +706,7 @@ def check_knowledge(knowledge_dir: Path, catalogues: Iterable[Path] | None = Non
             else:
                 texts.setdefault(key, (info, line))
         report.findings.extend(_check_links(info, pages, knowledge_dir))
+    report.findings.extend(_same_questions(pages.values()))
 
     report.findings.extend(_catalogue_findings(
         catalogue_paths(knowledge_dir) if catalogues is None else catalogues))
