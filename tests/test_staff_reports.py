@@ -153,3 +153,15 @@ def test_a_missing_callback_database_is_an_error_not_nothing_waiting(tmp_path):
     result = run("callbacks", env={"CALLBACK_DB": str(tmp_path / "elsewhere" / "callbacks.db")})
     assert result.returncode == 1 and "no callback database" in result.stderr
     assert "No callback requests waiting" not in result.stdout
+
+
+def test_one_patients_diary_can_be_printed_with_its_relief_summary(tracker, tmp_path):
+    found = diaries.read_diaries(f"sqlite:///{tracker.path}", 0, 4e9)
+    reference = found[0].reference
+    assert diaries.for_patient(found, reference.lower()) == found[:1]
+    assert diaries.for_patient(found, "nobody") == []
+    page = diaries.to_html(found, datetime.now(ZONE))
+    assert "<strong>Summary:</strong> best relief 88% at 1.0 h" in page
+    env = {"TRACKER_DB_URL": f"sqlite:///{tracker.path}", "CLINIC_TIMEZONE": "America/New_York"}
+    other = run("diaries", "--since", "2026-11-01", "--until", "2026-11-30", "--patient", "nobody", env=env)
+    assert other.returncode == 0 and "No pain diary for patient reference nobody" in other.stderr

@@ -244,7 +244,10 @@ def cmd_report_diaries(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     start, end = gaps.clinic_period(args.since, args.until, settings.clinic_timezone)
-    found = diaries.read_diaries(gaps.tracker_url(settings), start.timestamp(), end.timestamp())
+    found = diaries.for_patient(diaries.read_diaries(gaps.tracker_url(settings), start.timestamp(),
+                                                     end.timestamp()), args.patient)
+    if args.patient and not found:
+        print(f"No pain diary for patient reference {args.patient} in this period.", file=sys.stderr)
     now = datetime.now(ZoneInfo(settings.clinic_timezone))
     last_day = end - dt.timedelta(days=1)  # `end` is the start of the day after the period
     stamp = f"{start:%Y-%m-%d}_to_{last_day:%Y-%m-%d}"
@@ -399,6 +402,8 @@ def _add_report_commands(commands: argparse._SubParsersAction) -> None:
     diaries = report.add_parser("diaries", help="pain diaries kept in the chat (after diagnostic blocks)")
     diaries.add_argument("--since", help="first day, YYYY-MM-DD (default: 30 days ago)")
     diaries.add_argument("--until", help="last day, YYYY-MM-DD, included (default: today)")
+    diaries.add_argument("--patient", metavar="REF",
+                         help="one patient's diary only (the diary reference the chat shows the patient)")
     _file_options(diaries, ("csv", "html"))
     diaries.add_argument("--fhir", nargs="?", const="", default=None, metavar="PATH",
                          help="also write a FHIR Bundle of pain-score Observations (LOINC 72514-3)")

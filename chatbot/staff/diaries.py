@@ -79,15 +79,28 @@ def _rows(diaries: list[PatientDiary]) -> list[list[object]]:
 HEADER = ["patient ref", "block", "before", "time", "hours after", "score", "relief %", "activity"]
 
 
+def relief_summary(item: PatientDiary) -> str:
+    """The line the doctor reads first: best relief, and how long 50% or more lasted."""
+    s = summarise(item.diary)
+    best = "-" if s.best_relief is None else f"{s.best_relief}% at {s.best_hours:.1f} h"
+    span = "-" if not s.relief_span else f"{s.relief_span[0]:.1f} h to {s.relief_span[1]:.1f} h"
+    return f"best relief {best}; 50% or more from {span}"
+
+
+def for_patient(diaries: list[PatientDiary], reference: str | None) -> list[PatientDiary]:
+    """One patient's diaries (`--patient REF`, the reference the chat shows), or all."""
+    if not reference:
+        return diaries
+    wanted = reference.strip().upper()
+    return [item for item in diaries if item.reference.upper() == wanted]
+
+
 def format_table(diaries: list[PatientDiary]) -> str:
     if not diaries:
         return "No pain diaries in this period."
     lines = [table(HEADER, _rows(diaries)), ""]
     for item in diaries:
-        s = summarise(item.diary)
-        best = "-" if s.best_relief is None else f"{s.best_relief}% at {s.best_hours:.1f} h"
-        span = "-" if not s.relief_span else f"{s.relief_span[0]:.1f} h to {s.relief_span[1]:.1f} h"
-        lines.append(f"{item.reference}: best relief {best}; 50% or more from {span}")
+        lines.append(f"{item.reference}: {relief_summary(item)}")
     return "\n".join(lines)
 
 
@@ -137,6 +150,7 @@ def to_html(diaries: list[PatientDiary], generated: datetime) -> str:
                 + "</tr>"
             )
         parts.append("</table>")
+        parts.append(f"<p><strong>Summary:</strong> {html.escape(relief_summary(item))}.</p>")
     if not diaries:
         parts.append("<p>No pain diaries in this period.</p>")
     parts.append("</body></html>")
