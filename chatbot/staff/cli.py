@@ -63,6 +63,18 @@ def cmd_triage(args: argparse.Namespace) -> int:
     from chatbot.screen.model import default_screen
 
     triage.require_checks(triage.default_catalogue())  # a broken catalogue or model: one clear error
+    if args.changes:
+        from chatbot.staff import triage_changes
+
+        decided = triage_changes.decide_all()
+        if args.accept:
+            count = triage_changes.accept(decided)
+            print(f"Recorded the rules' decisions for {count} labelled messages "
+                  f"in {triage_changes.DECISIONS_FILE}.")
+            return 0
+        moved = triage_changes.changes(decided)
+        print(triage_changes.format_changes(moved))
+        return 1 if any(change.in_sample for change in moved) else 0
     screen = default_screen()
     for message in _lines(sys.stdin):
         decision = decide(message, screen=screen, hours_since_injection=args.hours_since_injection)
@@ -332,6 +344,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--hours-since-injection", type=float, default=None,
         help="what the conversation knows about when the injection was",
     )
+    triage.add_argument("--changes", action="store_true",
+                        help="after editing knowledge/triage: which labelled messages the rules now decide "
+                             "differently (nothing is read from stdin)")
+    triage.add_argument("--accept", action="store_true",
+                        help="with --changes: record the new decisions once a clinician agreed")
     triage.set_defaults(func=cmd_triage)
 
     commands.add_parser("serve", help="start the action and Rasa servers").set_defaults(
