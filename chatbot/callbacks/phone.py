@@ -44,6 +44,10 @@ def read_phone(text: str, region: str) -> PhoneReading:
             "like (212) 555-0143 or +44 20 7946 0958.",
         )
     if not phonenumbers.is_valid_number(number):
+        if phonenumbers.is_possible_number(number):  # the right length, but no such area code
+            return PhoneReading(None, problem=(
+                "I can't use that number: its area code is not in use, so a nurse could not reach it. "
+                "Please check it, or call the clinic yourself if you prefer."))
         return PhoneReading(
             None,
             problem="That doesn't look like a complete phone number. "
