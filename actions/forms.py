@@ -308,6 +308,20 @@ class ActionChangeCallback(Action):
                 SlotSet("callback_phone", None), SlotSet("callback_time", None)]
 
 
+class ActionForgetInterruption(Action):
+    """After the safety net answered a check question or escalated inside a form: the
+    message was not the form's answer, so the slot Rasa filled from it is emptied."""
+
+    def name(self) -> str:
+        return "action_forget_interruption"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
+        asked = tracker.get_slot("requested_slot")
+        if asked and tracker.get_slot(asked) == latest_text(tracker):
+            return [SlotSet(asked, None)]
+        return []
+
+
 class ActionSubmitCallback(Action):
     def name(self) -> str:
         return "action_submit_callback"
@@ -328,7 +342,7 @@ class ActionSubmitCallback(Action):
         )
         replaces = tracker.get_slot("callback_replaces")
         reply, callback_id = await asyncio.to_thread(
-            callback_flow.submit, request, callback_store(), settings, replaces
+            callback_flow.submit, request, callback_store(), settings, replaces, earlier
         )
         send(dispatcher, [reply])
         worker = start_delivery()

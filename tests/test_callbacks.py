@@ -211,3 +211,16 @@ def test_a_changed_request_replaces_the_saved_one(tmp_path):
 def test_two_phone_numbers_in_one_message_are_asked_again_never_guessed():
     reading = read_phone("home phone is (617) 555 2304 but actually use my mobile 617-404-22-19", "US")
     assert reading.e164 is None and "more than one phone number" in reading.problem
+
+
+def test_a_call_back_after_urgent_advice_is_never_instead_of_it(tmp_path):
+    """Trial 2: a call back saved for 'tomorrow morning' after 'go to urgent care today' read
+    as permission to wait overnight."""
+    settings = load_settings()
+    store = CallbackStore(tmp_path / "callbacks.db")
+    request = CallbackRequest("c", "Sam", "+14155550133", "(415) 555-0133", "tomorrow morning",
+                              "urgent advice given in the chat")
+    reply, _ = flow.submit(request, store, settings, advice="urgent")
+    assert "should be checked today" in reply.text and "do not wait for the nurse's call" in reply.text
+    plain, _ = flow.submit(request, store, settings)
+    assert "checked today" not in plain.text

@@ -85,6 +85,10 @@ def saved(time: str) -> Expect:
     return Expect(kind="callback_received", says=("Your request is saved", "(617) 555-0123", f"({time})"))
 
 
+INFECTED_SITE = ("I had a facet injection 3 days ago and now the spot is red, swollen and hot and I have a "
+                 "fever of 38.9")
+
+
 def saved_any() -> Expect:
     return Expect(kind="callback_received", says=("Your request is saved",))
 
@@ -423,6 +427,22 @@ CONVERSATIONS: dict[str, list[tuple[str, Expect]]] = {
     "trial_a_callback_for_a_relative_with_no_symptoms_is_never_911": [
         ("hi im asking for my mom shes 80, she had a shot in her back today. can a nurse call her "
          "tomorrow, she doesnt do computers", Expect(never=("Call 911 now",))),
+    ],
+    # From the second patient trial.
+    "trial2_a_wait_request_inside_the_callback_form_after_urgent_advice_gets_the_advice_again": [
+        (INFECTED_SITE, Expect(level="urgent")),
+        (CALLBACK_PAYLOAD, NAME_ASKED),
+        ("actually can I just wait until the morning and talk to the nurse then?", Expect(level="urgent")),
+    ],
+    "trial2_a_call_back_after_urgent_advice_says_not_to_wait_for_it": [
+        (INFECTED_SITE, Expect(level="urgent")),
+        (CALLBACK_PAYLOAD, NAME_ASKED), ("Sam Patel", PHONE_ASKED), ("415-555-0133", TIME_ASKED),
+        ("tomorrow morning", Expect(kind="callback_received",
+                                    says=("should be checked today", "do not wait for the nurse's call"))),
+    ],
+    "trial2_a_number_whose_area_code_is_not_in_use_is_explained": [
+        *start_callback("Tom Becker"),
+        ("555-234-8876", Expect(kind="re_ask", says=("area code is not in use",))),
     ],
     "gibberish_gets_i_did_not_understand_never_an_answer": [
         ("asdfgh jkl", Expect(kind="unreadable", says=("didn't understand",), never=("From:",))),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 
@@ -326,6 +327,9 @@ def test_printing_the_diary_prints_only_the_diary(widget, settings):
     expect(printed.locator("table tbody td").nth(2)).to_have_text("2/10")
     expect(printed.locator("body")).to_contain_text("doctor")
     expect(printed.locator("body")).not_to_contain_text("Questions after your injection?")
+    expect(printed.locator("p").first).to_have_text(re.compile(r"^\d{4}-\d{2}-\d{2}: Your pain diary"))
+    # Styled from diary-print.css (the page's CSP refuses inline styles): cells have borders.
+    expect(printed.locator("td").first).to_have_css("border-top-style", "solid")
     assert page.evaluate("window.__clinicPagePrinted") is None  # the clinic's page never prints
 
 

@@ -734,7 +734,7 @@
       for (const line of notes) node.append(el("p", null, line));
       const print = el("button", "cc-chip", this.t.diaryPrint);
       print.type = "button";
-      print.addEventListener("click", () => this.printDiary(lines[0] || "", custom.rows, notes));
+      print.addEventListener("click", () => this.printDiary(lines[0] || "", custom.rows, notes, custom.date));
       const buttons = this.renderButtons(group.buttons, false) || el("div", "cc-buttons");
       buttons.prepend(print);
       node.append(buttons);
@@ -769,7 +769,7 @@
       return table;
     }
 
-    printDiary(first, rows, notes) {
+    printDiary(first, rows, notes, date) {
       // The widget lives in a shadow root, so print CSS cannot hide the clinic's page:
       // the diary gets a page of its own, in a hidden frame, and only that is printed.
       document.querySelectorAll("iframe.cc-print-frame").forEach((old) => old.remove());
@@ -786,23 +786,28 @@
       doc.close();
       doc.documentElement.lang = this.o.lang;
       doc.title = `${this.t.diaryTitle} – ${this.o.clinicName}`;
-      const style = doc.createElement("style");
-      style.textContent = "body{font:12pt/1.4 system-ui,sans-serif;margin:1.5cm;color:#000}" +
-        "table{border-collapse:collapse;width:100%;margin:0.8em 0}th,td{border:1px solid #555;" +
-        "padding:4px 8px;text-align:left}th{background:#eee}h1{font-size:16pt;margin:0 0 0.3em}";
-      doc.head.append(style);
+      // A stylesheet file beside widget.css, not inline styles: a page's Content Security
+      // Policy (like the mock clinic page's) refuses inline styles in the frame.
+      const style = doc.createElement("link");
+      style.rel = "stylesheet";
+      style.href = new URL("diary-print.css", this.o.stylesheet).href;
       const heading = doc.createElement("h1");
       heading.textContent = `${this.t.diaryTitle} – ${this.o.clinicName}`;
       const intro = doc.createElement("p");
-      intro.textContent = first;
+      intro.textContent = date ? `${date}: ${first}` : first;
       doc.body.append(heading, intro, this.diaryTable(rows, "cc-print-table", doc));
       for (const line of notes) {
         const para = doc.createElement("p");
         para.textContent = line;
         doc.body.append(para);
       }
-      frame.contentWindow.focus();
-      frame.contentWindow.print();
+      const print = () => {
+        frame.contentWindow.focus();
+        frame.contentWindow.print();
+      };
+      style.addEventListener("load", print, { once: true });
+      style.addEventListener("error", print, { once: true }); // unstyled is better than nothing
+      doc.head.append(style);
     }
 
     renderEscalation(group, live) {

@@ -96,7 +96,7 @@ def change_started(reference: str | None) -> Reply:
 
 
 def submit(request: CallbackRequest, store: CallbackStore, settings: Settings,
-           replaces: str | None = None) -> tuple[Reply, str | None]:
+           replaces: str | None = None, advice: str | None = None) -> tuple[Reply, str | None]:
     """Store first; only then tell the patient it is received. Returns (reply, id). A
     request that replaces an earlier one marks that one done ("replaced by ...")."""
     try:
@@ -115,16 +115,22 @@ def submit(request: CallbackRequest, store: CallbackStore, settings: Settings,
         # Saved either way; if the old one cannot be marked, the nurse sees both.
         with contextlib.suppress(CallbackStoreError):
             store.mark_done(replaces, by="the patient (in the chat)", outcome=f"replaced by {callback_id}")
+    replacing = f", replacing {replaces}" if replaces else ""
+    saved = (f"Thank you, {request.name}. Your request is saved (reference {callback_id}{replacing}). "
+             f"A nurse from {settings.clinic_name} will call {request.phone_display} ({request.best_time}), "
+             f"during opening hours ({settings.clinic_hours}).")
+    if advice == "urgent":
+        # The call is never instead of the urgent advice: patients read "saved" as "wait for it".
+        after = (" This call is not instead of being checked: what you described should be checked today. "
+                 f"Please call the clinic today at {settings.clinic_phone}, or go to urgent care if it is "
+                 f"closed; do not wait for the nurse's call. If it gets worse quickly, call "
+                 f"{settings.emergency_number}.")
+    else:
+        after = (f" If your symptoms get worse before then, call the clinic at {settings.clinic_phone}, or "
+                 f"urgent care if it is closed; in an emergency call {settings.emergency_number}.")
     return Reply(
         ReplyKind.CALLBACK_RECEIVED,
-        text=(
-            f"Thank you, {request.name}. Your request is saved (reference {callback_id}"
-            f"{f', replacing {replaces}' if replaces else ''}). A nurse "
-            f"from {settings.clinic_name} will call {request.phone_display} ({request.best_time}), "
-            f"during opening hours ({settings.clinic_hours}). If your symptoms get worse before "
-            f"then, call the clinic at {settings.clinic_phone}, or urgent care if it is closed; "
-            f"in an emergency call {settings.emergency_number}."
-        ),
+        text=saved + after,
         buttons=call_buttons(settings),
         data={"reference": callback_id},
     ), callback_id

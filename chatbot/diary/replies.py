@@ -55,7 +55,8 @@ def _still_useful(diary: Diary, now: datetime, minutes: tuple[int, ...]) -> str:
     upcoming = [c for c in checkpoints(diary, now, minutes) if not c.covered and not c.passed]
     if not upcoming:
         return "The planned times have passed; an entry now still helps your doctor."
-    times = ", ".join(f"{c.label} after ({c.at:%H:%M})" for c in upcoming)
+    # A time just gone is still worth an entry (within its tolerance): say "now", not a past clock.
+    times = ", ".join(f"{c.label} after ({'now' if c.at <= now else f'{c.at:%H:%M}'})" for c in upcoming)
     return f"Still useful: {times}. I can't send reminders, so you may want to set alarms on your phone."
 
 

@@ -97,6 +97,10 @@ REQUESTS = {
     "bot_challenge": "utter_iamabot", "stop_form": "utter_nothing_to_stop",
 }
 FORMS = frozenset({"pain_diary_form", "diary_entry_form", "callback_form"})
+# Rasa fills the asked slot from any message before a policy speaks, and does not validate
+# it after an interruption: this action (actions/forms.py) empties it again, so the form
+# asks its question instead of taking "/check_no" as a phone number.
+FORGET_ANSWER = "action_forget_interruption"
 
 
 def offered_request(tracker: DialogueStateTracker) -> str | None:
@@ -181,6 +185,10 @@ class SafetyNetPolicy(Policy):
             action = None
         if action is not None and action in domain.action_names_or_texts:
             probabilities[domain.index_for_action(action)] = 1.0
+            # Rasa ranks a rule that does not depend on the patient's words (a running form
+            # going on) above any confidence or priority; the safety net must outrank it, or a
+            # wait request inside a call-back form would go unanswered.
+            return self._prediction(probabilities, is_no_user_prediction=True)
         return self._prediction(probabilities)
 
     def next_action(self, tracker: DialogueStateTracker) -> str | None:
@@ -204,7 +212,7 @@ class SafetyNetPolicy(Policy):
             if tracker.active_loop_name:  # a form (diary, callback) was interrupted
                 if level_of_response(last) == "emergency":
                     return ACTION_DEACTIVATE_LOOP_NAME  # then a word that says it stopped
-                return tracker.active_loop_name  # urgent: the form asks its question again
+                return FORGET_ANSWER  # urgent: then the form asks its question again
             if check_flow.answer_of(message) is not None or intent == CALLBACK_INTENT:
                 return ACTION_LISTEN_NAME  # the escalation is the whole reply
             # Repeated for a wait request: that is the whole answer. Otherwise the rest of
@@ -214,7 +222,9 @@ class SafetyNetPolicy(Policy):
         if last == ACTION_DEACTIVATE_LOOP_NAME and any(e.action_name in ESCALATION_RESPONSES for e in turn):
             return FORM_STOPPED_FOR_EMERGENCY.get(stopped_form(tracker) or "", ACTION_LISTEN_NAME)
         if last == ANSWER_ACTION and tracker.active_loop_name:
-            return tracker.active_loop_name  # "No" to a check question inside a form: the form goes on
+            return FORGET_ANSWER  # "No" to a check question inside a form: the form goes on
+        if last == FORGET_ANSWER and tracker.active_loop_name:
+            return tracker.active_loop_name
         if last == "action_change_block_time":
             return "pain_diary_form"  # the block time is asked again
         if last == "action_change_callback":
@@ -234,6 +244,8 @@ class SafetyNetPolicy(Policy):
             if check_flow.next_check(events):
                 return check_flow.CHECK_RESPONSE
             return self._without_yes(asked.origin)
+        if answer is not None and tracker.active_loop_name:
+            return None  # no question pending: the form's answer ("Maria Lopez" read as "not sure")
         if answer is not None:
             offered = offered_request(tracker) if answer == "yes" else None
             # "yes" to "Would you like to start one?" [Start my pain diary]: the offer taken
