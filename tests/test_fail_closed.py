@@ -78,7 +78,9 @@ def test_chatbot_triage_says_one_line_and_exits_2(tmp_path):
     done = subprocess.run([sys.executable, "-m", "chatbot", "triage"], input="I can't breathe\n",
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert done.stderr.count("\n") == 1 and f"{path}:{line}:" in done.stderr
+    # One line saying which settings and folders it uses (every command), then one error line.
+    first, error = done.stderr.splitlines()
+    assert first.startswith("chatbot: settings from ") and f"{path}:{line}:" in error
     missing = {**os.environ, "RED_FLAG_CATALOGUE": str(tmp_path / "none.md")}
     done = subprocess.run([sys.executable, "-m", "chatbot", "triage"], input="hi\n", cwd=REPO,
                           env=missing, capture_output=True, text=True, timeout=120)

@@ -253,6 +253,13 @@ class SafetyNetPolicy(Policy):
         escalation = self._escalation_for(tracker, message.text or "")
         if escalation is not None:
             return escalation
+        unanswered = check_flow.pending(events)
+        if unanswered is not None:
+            # A new message instead of "yes" or "no": the advice the first message had
+            # anyway (urgent, when only an emergency was in doubt) is never lost.
+            level = check_flow.level_without_yes(unanswered.origin)
+            if level != "routine":
+                return escalation_response(level, unanswered.origin.text or "", get_settings(), None)
         if (message.intent or {}).get("name") == CALLBACK_INTENT:
             repeat = emergency_advice_given(tracker)
             if repeat is not None:

@@ -165,3 +165,16 @@ def test_after_emergency_advice_a_lesser_red_flag_asking_to_wait_gets_the_emerge
     assert predicted(track) == "utter_emergency"
     no_wait = tracker(*alerted, user("I also have a fever of 101", "red_flag_urgent", T0 + 60))
     assert predicted(no_wait) is None  # the rules give the urgent advice too
+
+
+def test_a_new_message_instead_of_an_answer_keeps_the_advice_the_first_one_had():
+    # Trial 3: a positional headache (urgent, with an emergency check first), then
+    # "Should I just take tylenol and wait?" instead of an answer, got no advice at all.
+    doubted = {"level": "urgent", "check_candidates": ["check-bad-headache"]}
+    origin = UserUttered("bad headache, much worse when I sit up, goes away lying down",
+                         intent={"name": "triage_check", "confidence": 1.0},
+                         parse_data={"intent": {"name": "triage_check"}, "triage": doubted}, timestamp=T0)
+    instead = user("Should I just take tylenol and wait?", "ask_medication", T0 + 30)
+    track = tracker(ActionExecuted("action_listen"), origin, _policy_said("utter_triage_check"),
+                    ActionExecuted("action_listen"), instead)
+    assert predicted(track) in ("utter_urgent", "utter_urgent_after_hours")
