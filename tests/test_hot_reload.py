@@ -245,9 +245,9 @@ def test_hot_reload_in_the_running_action_server(tmp_path):
         assert "Version one." in _texts(still) and "Version two." not in _texts(still)
         log = (stack.log_dir / "actions.log").read_text()
         assert f"embedded {page.name}, removed -" in log  # only the new page was embedded
-        error = (f"ERROR    chatbot.retrieval.service  - Knowledge page skipped: {page.name}: "
-                 "'procedure' is 'knee'")
-        assert error in log
+        # The file, the line of the bad field and the fix (issue 19: every page problem has a line).
+        error = f"ERROR    chatbot.retrieval.service  - Knowledge page skipped: {page.name}:"
+        assert error in log and "'procedure' is 'knee'. Fix: use one of" in log
 
         page.unlink()
         time.sleep(1.2)
