@@ -14,7 +14,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import answer, check_origin, escalations, send, turn_from_tracker
-from chatbot.answers import reminder
+from chatbot.answers import repeat_advice
 from chatbot.callbacks import flow as callback_flow
 from chatbot.callbacks.delivery import DeliveryWorker
 from chatbot.callbacks.phone import read_phone
@@ -64,22 +64,13 @@ def diary_of(tracker: Tracker) -> Diary | None:
     )
 
 
-CALLBACK_PAYLOAD = "/request_callback"
-
-
 def after_advice(replies: list[Reply], tracker: Tracker) -> list[Reply]:
     """After emergency or crisis advice, every reply repeats it and none offers a call
     back (answers add the line themselves; this is for the diary's and forms' replies)."""
     escalated_now, earlier = escalations(tracker)
     if escalated_now or earlier not in ("emergency", "crisis"):
         return replies
-    line = reminder(earlier, get_settings())
-    for reply in replies:
-        reply.buttons = [b for b in reply.buttons or [] if b.get("payload") != CALLBACK_PAYLOAD]
-    written = [reply for reply in replies if reply.text and not reply.response]
-    if written and not any(line in (reply.text or "") for reply in written):
-        written[-1].text = f"{written[-1].text}\n\n{line}"
-    return replies
+    return repeat_advice(replies, earlier, get_settings())
 
 
 def send_after(dispatcher: CollectingDispatcher, replies: list[Reply], tracker: Tracker) -> None:

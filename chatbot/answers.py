@@ -339,11 +339,17 @@ def with_earlier_advice(replies: list[Reply], turn: Turn, settings: Settings) ->
     """Every reply after an escalation repeats its advice (once), and after emergency or
     crisis advice none offers a call back: the patient must not wait for one."""
     level = None if turn.escalated_now else turn.earlier_escalation
+    return repeat_advice(replies, level, settings)
+
+
+def repeat_advice(replies: list[Reply], level: str | None, settings: Settings) -> list[Reply]:
+    """The earlier advice's line on the last written reply (once); after emergency or
+    crisis advice no reply offers a call back. Shared with the forms' replies."""
     if level is None:
         return replies
     if level in ("emergency", "crisis"):
         for reply in replies:
-            reply.buttons = [b for b in reply.buttons or [] if b != CALLBACK_BUTTON]
+            reply.buttons = [b for b in reply.buttons or [] if b.get("payload") != CALLBACK_BUTTON["payload"]]
     line = reminder(level, settings)
     written = [reply for reply in replies if reply.text and not reply.response]
     if line and written and not any(line in (reply.text or "") for reply in written):
