@@ -8,7 +8,7 @@ import sys
 from chatbot import PROJECT_ROOT
 
 BENCHMARKS = ["retrieval_eval", "answers_eval", "triage_eval", "rest_quality", "rest_latency", "nlu_eval",
-              "kb_reload_bench", "load_test", "kill_test"]
+              "kb_reload_bench", "staff_tools_bench", "load_test", "kill_test"]
 
 
 def main() -> int:

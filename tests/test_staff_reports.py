@@ -60,7 +60,8 @@ def test_csv_html_and_fhir_outputs(tracker):
     page = diaries.to_html(found, datetime.now(ZONE))
     assert EVIL not in page and "&lt;script&gt;" in page
     bundle = Bundle.model_validate_json(to_fhir_json(found, datetime.now(ZONE)))
-    observations = [entry.resource for entry in bundle.entry]
+    observations = [entry.resource for entry in bundle.entry
+                    if entry.resource.get_resource_type() == "Observation"]
     assert len(observations) == 4  # the score before the block, then each entry
     assert {o.code.coding[0].code for o in observations} == {"72514-3"}
     assert observations[1].valueQuantity.value == 2
@@ -165,3 +166,43 @@ def test_one_patients_diary_can_be_printed_with_its_relief_summary(tracker, tmp_
     env = {"TRACKER_DB_URL": f"sqlite:///{tracker.path}", "CLINIC_TIMEZONE": "America/New_York"}
     other = run("diaries", "--since", "2026-11-01", "--until", "2026-11-30", "--patient", "nobody", env=env)
     assert other.returncode == 0 and "No pain diary for patient reference nobody" in other.stderr
+
+
+def test_fhir_bundle_links_each_observation_to_a_patient_staff_can_map(tracker, tmp_path):
+    """Found by a nurse: the Observation's subject was only the chat's code, so the clinic's
+    record system could not file it. Now a Patient entry carries the chat's reference and the
+    identifier staff type in (e.g. the MRN); validated with fhir.resources."""
+    found = diaries.read_diaries(f"sqlite:///{tracker.path}", 0, 4e9)
+    reference = found[0].reference
+    out = tmp_path / "one.json"
+    result = run("diaries", "--since", "2026-11-01", "--until", "2026-11-30", "--patient", reference,
+                 "--fhir", str(out), "--patient-identifier", "urn:oid:2.16.840.1.113883.3.1234|MRN0042",
+                 env={"TRACKER_DB_URL": f"sqlite:///{tracker.path}", "CLINIC_TIMEZONE": "America/New_York"})
+    assert result.returncode == 0, result.stderr
+    bundle = Bundle.model_validate_json(out.read_text())
+    patients = [e for e in bundle.entry if e.resource.get_resource_type() == "Patient"]
+    observations = [e.resource for e in bundle.entry if e.resource.get_resource_type() == "Observation"]
+    assert len(patients) == 1 and len(observations) == 4
+    identifiers = {(i.system, i.value) for i in patients[0].resource.identifier}
+    assert identifiers == {("urn:chatbot:patient-ref", reference),
+                           ("urn:oid:2.16.840.1.113883.3.1234", "MRN0042")}
+    assert {o.subject.reference for o in observations} == {patients[0].fullUrl}
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (("--patient-identifier", "urn:oid:1.2|MRN1", "--fhir"), "goes with --patient REF"),
+    (("--patient", "abc", "--fhir", "--patient-identifier", "MRN1"), "SYSTEM|VALUE"),
+    (("--since", "2026-13-01"), "dates are written YYYY-MM-DD"),
+    (("--since", "2026-11-30", "--until", "2026-11-01"), "is before --since"),
+])
+def test_diaries_cli_refuses_bad_options_with_the_fix(tracker, args, says):
+    result = run("diaries", *args, env={"TRACKER_DB_URL": f"sqlite:///{tracker.path}"})
+    assert result.returncode != 0 and says in result.stderr and "Traceback" not in result.stderr
+
+
+def test_diaries_date_filters_pick_the_period(tracker):
+    env = {"TRACKER_DB_URL": f"sqlite:///{tracker.path}", "CLINIC_TIMEZONE": "America/New_York"}
+    inside = run("diaries", "--since", "2026-11-10", "--until", "2026-11-10", env=env)
+    before = run("diaries", "--since", "2026-11-01", "--until", "2026-11-09", env=env)
+    reference = diaries.read_diaries(f"sqlite:///{tracker.path}", 0, 4e9)[0].reference
+    assert reference in inside.stdout and reference not in before.stdout

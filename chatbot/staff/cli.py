@@ -170,15 +170,19 @@ def cmd_kb_preview(args: argparse.Namespace) -> int:
         result = preview(question, assistant.settings, assistant.index, procedure=args.procedure,
                          intent=args.intent, k=args.k, include_drafts=not args.no_drafts,
                          previous=previous)
-        return preview_json(result) if args.json or args.question is None else format_preview(result)
+        return preview_json(result) if args.json else format_preview(result)
 
     if args.question is not None:
         print(one(args.question, tuple(args.previous)))
         return 0
-    # No question: JSON lines on stdin, one result per line, the model loaded once.
+    # No question: one question per line on stdin (plain text, or JSON with earlier
+    # messages), the model loaded once.
     status = 0
     for number, line in enumerate(sys.stdin, 1):
         if not line.strip():
+            continue
+        if not line.lstrip().startswith("{"):
+            print(one(line.strip(), tuple(args.previous)), flush=True)
             continue
         try:
             item = json.loads(line)
@@ -255,9 +259,26 @@ def cmd_report_diaries(args: argparse.Namespace) -> int:
     from chatbot.staff.report_files import report_path
 
     settings = load_settings()
-    start, end = gaps.clinic_period(args.since, args.until, settings.clinic_timezone)
-    found = diaries.for_patient(diaries.read_diaries(gaps.tracker_url(settings), start.timestamp(),
-                                                     end.timestamp()), args.patient)
+    staff_identifier = None
+    if args.patient_identifier is not None:
+        from chatbot.staff.fhir_export import StaffIdentifier
+
+        if not args.patient or args.fhir is None:
+            print("error: --patient-identifier goes with --patient REF and --fhir "
+                  "(it names one patient in the clinic's record system)", file=sys.stderr)
+            return 2
+        try:
+            staff_identifier = StaffIdentifier.parse(args.patient_identifier)
+        except ValueError as error:
+            print(f"error: --patient-identifier: {error}", file=sys.stderr)
+            return 2
+    try:
+        start, end = gaps.clinic_period(args.since, args.until, settings.clinic_timezone)
+        events = diaries.read_diaries(gaps.tracker_url(settings), start.timestamp(), end.timestamp())
+    except gaps.GapError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    found = diaries.for_patient(events, args.patient)
     if args.patient and not found:
         print(f"No pain diary for patient reference {args.patient} in this period.", file=sys.stderr)
     now = datetime.now(ZoneInfo(settings.clinic_timezone))
@@ -273,7 +294,7 @@ def cmd_report_diaries(args: argparse.Namespace) -> int:
         from chatbot.staff.fhir_export import to_fhir_json
 
         fhir_path = report_path(args.fhir, f"diaries-{stamp}.fhir.json")
-        status |= _write_report(fhir_path, to_fhir_json(found, now))
+        status |= _write_report(fhir_path, to_fhir_json(found, now, staff_identifier))
     return status
 
 
@@ -384,8 +405,9 @@ def _add_kb_commands(commands: argparse._SubParsersAction) -> None:
 
     show = kb.add_parser("preview", help="what the assistant would answer to a question")
     show.add_argument("question", nargs="?", default=None,
-                      help='the question; without it, JSON lines {"question": ..., "previous": [...]} '
-                           "are read from standard input (the model loads once)")
+                      help="the question; without it, questions are read from standard input, one "
+                           'per line, as plain text or JSON {"question": ..., "previous": [...]} '
+                           "(the model loads once)")
     show.add_argument("--previous", action="append", default=[], metavar="TEXT",
                       help="an earlier patient message in the conversation (repeat, oldest first)")
     show.add_argument("--procedure", choices=[p for p in PROCEDURES if p != "general"],
@@ -424,6 +446,9 @@ def _add_report_commands(commands: argparse._SubParsersAction) -> None:
     _file_options(diaries, ("csv", "html"))
     diaries.add_argument("--fhir", nargs="?", const="", default=None, metavar="PATH",
                          help="also write a FHIR Bundle of pain-score Observations (LOINC 72514-3)")
+    diaries.add_argument("--patient-identifier", metavar="SYSTEM|VALUE",
+                         help="with --patient and --fhir: the patient's identifier in the clinic's "
+                              "record system, e.g. 'urn:oid:2.16.840.1.113883.3.1234|MRN0042'")
     diaries.set_defaults(func=cmd_report_diaries)
 
     calls = report.add_parser("callbacks", help="nurse callback requests")

@@ -353,14 +353,15 @@ def meaning_text(text: str) -> str:
 
 
 def _cluster(vectors: np.ndarray, similarity: float) -> list[int]:
+    """Average-linkage groups whose members are on average at least `similarity` alike.
+    SciPy's linkage, not scikit-learn's (same result): importing scikit-learn alone took
+    2.8 of the report's 3.5 seconds."""
     if len(vectors) == 1:
         return [0]
-    from sklearn.cluster import AgglomerativeClustering
+    from scipy.cluster.hierarchy import fcluster, linkage
 
-    model = AgglomerativeClustering(
-        n_clusters=None, metric="cosine", linkage="average", distance_threshold=1 - similarity
-    )
-    return [int(label) for label in model.fit_predict(vectors)]
+    tree = linkage(vectors.astype(np.float64), method="average", metric="cosine")
+    return [int(label) for label in fcluster(tree, t=1 - similarity, criterion="distance")]
 
 
 # ------------------------------------------------------------------ the report
