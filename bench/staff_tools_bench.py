@@ -71,8 +71,9 @@ def write_month(path: Path, seed: int = 7) -> int:
 def time_gaps(db: Path) -> float:
     env = {**os.environ, "TRACKER_DB": str(db), "HF_HUB_OFFLINE": "1"}
     began = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "chatbot", "report", "gaps", "--since", "2026-10-01",
-                             "--until", "2026-10-31"], capture_output=True, text=True, env=env, cwd=PROJECT_ROOT)
+    command = [sys.executable, "-m", "chatbot", "report", "gaps",
+               "--since", "2026-10-01", "--until", "2026-10-31"]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=PROJECT_ROOT)
     elapsed = time.perf_counter() - began
     if result.returncode != 0 or "Knowledge gaps" not in result.stdout:
         raise SystemExit(f"report gaps failed: {result.stderr[-500:]}")
@@ -85,7 +86,7 @@ def time_preview(questions: list[str]) -> tuple[float, float]:
 
     def run(lines: list[str]) -> float:
         began = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "chatbot", "kb", "preview"], input="\n".join(lines) + "\n",
+        done = subprocess.run([sys.executable, "-m", "chatbot", "kb", "preview"], input="\n".join(lines),
                               capture_output=True, text=True, env=env, cwd=PROJECT_ROOT)
         if done.returncode != 0:
             raise SystemExit(f"kb preview failed: {done.stderr[-500:]}")

@@ -38,7 +38,8 @@ def _template_page() -> str:
     return GUIDE.split("### The template", 1)[1].split("```markdown\n", 1)[1].split("```", 1)[0]
 
 
-def _chatbot(args: list[str], env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def _chatbot(args: list[str], env: dict[str, str],
+             stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "chatbot", *args], capture_output=True, text=True,
                           cwd=REPO, env=env, input=stdin, timeout=300)
 

@@ -397,3 +397,38 @@ def test_the_chat_still_answers_after_a_call_link_is_tapped(browser, stack):
         expect(phone.answer().locator(".cc-source")).to_contain_text("From:")
     finally:
         phone.close()
+
+
+def test_the_callbacks_page_prints_one_request_per_block_with_its_level_in_words(browser, tmp_path):
+    """Issue 19: the nurses' callback page printed on a black-and-white printer: the level is a
+    word, most urgent first, and no request is split across two pages."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from chatbot.callbacks.store import CallbackRequest, CallbackStore
+    from chatbot.staff import callbacks
+
+    store = CallbackStore(tmp_path / "callbacks.db")
+    excerpt = [{"who": "patient" if i % 2 else "assistant", "text": f"line {i} of the chat"}
+               for i in range(12)]
+    for number in range(14):
+        reason = ("urgent advice given in the chat" if number == 9 else "patient asked for a call")
+        store.add(CallbackRequest(f"c{number}", f"Patient {number}", "+12125550144", "(212) 555-0144",
+                                  "any time", reason, excerpt))
+    zone = ZoneInfo("America/New_York")
+    page_file = tmp_path / "callbacks.html"
+    page_file.write_text(callbacks.to_html(callbacks.worklist(store.all()), zone,
+                                           datetime.now(zone) + timedelta(minutes=5)))
+    page = browser.new_page()
+    try:
+        page.goto(page_file.as_uri())
+        page.emulate_media(media="print")
+        first = page.locator("section").first
+        assert first.locator(".level").inner_text() == "URGENT"
+        assert first.evaluate("s => getComputedStyle(s).breakInside") == "avoid"
+        pdf = page.pdf(format="Letter")
+    finally:
+        page.close()
+    import re
+
+    assert pdf.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page\b(?!s)", pdf)) >= 2

@@ -116,16 +116,25 @@ def to_html(callbacks: list[StoredCallback], zone: ZoneInfo, generated: datetime
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
         "<title>Callback requests</title>",
+        # Printed in black and white: the level is a word in a heavy box, never a colour
+        # alone; one request never splits across pages; each starts with what to do first.
         "<style>body{font:15px/1.4 system-ui,sans-serif;margin:1.5rem}section{border:1px solid #999;"
-        "padding:.6rem 1rem;margin:0 0 1rem;break-inside:avoid}.done{color:#666}dt{font-weight:600}"
-        "dd{margin:0 0 .4rem}blockquote{margin:.2rem 0 .2rem 1rem;white-space:pre-wrap}</style></head><body>",
-        f"<h1>Callback requests</h1><p>Generated {esc(f'{generated:%Y-%m-%d %H:%M}')}.</p>",
+        "padding:.6rem 1rem;margin:0 0 1rem;break-inside:avoid;page-break-inside:avoid}"
+        ".done{color:#666}dt{font-weight:600}"
+        "dd{margin:0 0 .4rem}blockquote{margin:.2rem 0 .2rem 1rem;white-space:pre-wrap}"
+        ".level{display:inline-block;border:3px solid #000;padding:0 .4rem;font-weight:700;"
+        "margin-right:.5rem}"
+        "@media print{body{margin:0;font-size:11pt}@page{margin:1.5cm}h1{font-size:16pt}"
+        "h2{font-size:13pt}.done{color:#000}}</style></head><body>",
+        f"<h1>Callback requests</h1><p>Generated {esc(f'{generated:%Y-%m-%d %H:%M}')}. "
+        f"{sum(1 for c in callbacks if c.done is None)} waiting, most urgent first. Contains patients' "
+        "names and phone numbers: keep on clinic systems and shred after use.</p>",
     ]
     for c in callbacks:
         r = c.request
-        parts.append(
-            f"<section class='{'done' if c.done else 'waiting'}'><h2>{esc(c.id)} — {esc(r.name)}</h2><dl>"
-        )
+        badge = f"<span class='level'>{esc(level(c).upper())}</span>" if level(c) else ""
+        state = "done" if c.done else "waiting"
+        parts.append(f"<section class='{state}'><h2>{badge}{esc(c.id)} — {esc(r.name)}</h2><dl>")
         for label, value in (
             ("Phone", r.phone_display),
             ("Best time", r.best_time),

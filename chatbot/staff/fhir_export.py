@@ -98,6 +98,10 @@ def _observation(item: PatientDiary, number: int, at: datetime, score: float, no
     )
 
 
+def _entry(full_url: str, resource: Patient | Observation) -> BundleEntry:
+    return BundleEntry.model_validate({"fullUrl": full_url, "resource": resource.model_dump(mode="json")})
+
+
 def diaries_bundle(diaries: list[PatientDiary], generated: datetime,
                    staff_identifier: StaffIdentifier | None = None) -> Bundle:
     """A collection Bundle: each patient's Patient entry, then their diary's observations.
@@ -106,9 +110,7 @@ def diaries_bundle(diaries: list[PatientDiary], generated: datetime,
     if staff_identifier is not None and len(references) > 1:
         raise ValueError("a patient identifier needs one patient's diary: add --patient REF")
     entries: list[BundleEntry] = [
-        BundleEntry.model_validate({"fullUrl": _patient_url(reference),
-                                    "resource": _patient(reference, staff_identifier).model_dump(mode="json")})
-        for reference in references
+        _entry(_patient_url(reference), _patient(reference, staff_identifier)) for reference in references
     ]
     for item in diaries:
         d = item.diary
@@ -119,10 +121,7 @@ def diaries_bundle(diaries: list[PatientDiary], generated: datetime,
                 f"; activity: {entry.activity}" if entry.activity else ""
             )
             observations.append(_observation(item, number, entry.at, entry.score, note))
-        entries.extend(
-            BundleEntry.model_validate({"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": o.model_dump(mode="json")})
-            for o in observations
-        )
+        entries.extend(_entry(f"urn:uuid:{uuid.uuid4()}", o) for o in observations)
     return Bundle.model_validate(
         {
             "resourceType": "Bundle",
