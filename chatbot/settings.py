@@ -73,6 +73,11 @@ class Settings:
     max_message_chars: int
     conversation_secret: str  # signs conversation tokens (chatbot.conversation_tokens)
     rate_limit_redis_url: str  # share the rate limit between Rasa instances (production)
+    # Per client address, across all its conversations (chatbot.rasa_server.client_limits):
+    # sized for a clinic waiting room's shared Wi-Fi, which is one address.
+    new_conversations_per_address: int  # new conversations a minute
+    messages_per_address: int  # messages (and history reads) a minute
+    trusted_proxies: tuple[str, ...]  # networks whose X-Forwarded-For is believed (nginx)
     diary_checkpoints: tuple[int, ...]  # minutes after a diagnostic block worth a pain score
     callback_region: str  # the country phone numbers are read in when they have no +code
     callback_webhook_url: str  # the clinic's ticketing system; empty: callbacks stay in the report
@@ -125,6 +130,27 @@ def _int(key: str, default: str) -> int:
         raise setting_error(
             key, f"{raw!r} is not a whole number", f"write a number, like {default}"
         ) from None
+
+
+def _positive(key: str, default: str) -> int:
+    value = _int(key, default)
+    if value < 1:
+        raise setting_error(key, f"{value} would refuse every patient", f"write 1 or more, like {default}")
+    return value
+
+
+def _networks(key: str, raw: str) -> tuple[str, ...]:
+    """Addresses or networks (CIDR), separated by commas: the proxies in front of Rasa."""
+    import ipaddress
+
+    networks = tuple(item.strip() for item in raw.split(",") if item.strip())
+    for item in networks:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise setting_error(key, f"{item!r} is not an address or network",
+                                "list the proxies' addresses, like 127.0.0.1,::1 or 10.0.0.0/24") from None
+    return networks
 
 
 def _float(key: str, default: str) -> float:
@@ -264,6 +290,9 @@ def load_settings(env_file: Path | None = None) -> Settings:
         max_message_chars=_int("MAX_MESSAGE_CHARS", "2000"),
         conversation_secret=env("CONVERSATION_SECRET", ""),
         rate_limit_redis_url=env("RATE_LIMIT_REDIS_URL", ""),
+        new_conversations_per_address=_positive("NEW_CONVERSATIONS_PER_ADDRESS", "30"),
+        messages_per_address=_positive("MESSAGES_PER_ADDRESS", "120"),
+        trusted_proxies=_networks("TRUSTED_PROXIES", env("TRUSTED_PROXIES", "")),
         diary_checkpoints=_minutes("DIARY_CHECKPOINTS", env("DIARY_CHECKPOINTS", "30,60,120,240,360,480")),
         callback_region=_region("CALLBACK_PHONE_REGION", env("CALLBACK_PHONE_REGION", "US")),
         callback_webhook_url=_url("CALLBACK_WEBHOOK_URL", env("CALLBACK_WEBHOOK_URL", "")),

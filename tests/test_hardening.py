@@ -92,7 +92,11 @@ class FakeActionServer(http.server.ThreadingHTTPServer):
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Iterator[Stack]:
-    stack = isolated_stack(tmp_path_factory.mktemp("hardening"), settings, CLINIC_HOURS="Mon-Sun 00:00-24:00")
+    # The per-address limits at their defaults (a test stack lifts them otherwise).
+    defaults = {name: os.environ.get(name, default) for name, default in
+                (("NEW_CONVERSATIONS_PER_ADDRESS", "30"), ("MESSAGES_PER_ADDRESS", "120"))}
+    stack = isolated_stack(tmp_path_factory.mktemp("hardening"), settings, CLINIC_HOURS="Mon-Sun 00:00-24:00",
+                           **defaults)
     with stack:
         yield stack
 
@@ -137,6 +141,57 @@ def test_history_reads_are_rate_limited(running):
     body = json.dumps({"sender": running.token_for("history-flood")}).encode()
     statuses = [post(running.rasa_url, body, path="/webhooks/rest/history")[0] for _ in range(35)]
     assert statuses[:30] == [200] * 30 and 429 in statuses[30:]
+
+
+def post_from(address: str, stack: Stack, path: str, payload: dict) -> tuple[int, dict]:
+    """A request from another loopback address (127.0.0.0/8 is all this machine), as a
+    patient on another network would connect."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", stack.settings.rasa_port, timeout=60,
+                                            source_address=(address, 0))
+    try:
+        connection.request("POST", path, body=json.dumps(payload),
+                           headers={"Content-Type": "application/json"})
+        reply = connection.getresponse()
+        return reply.status, json.loads(reply.read() or b"null")
+    finally:
+        connection.close()
+
+
+def test_a_flood_from_one_address_is_refused_while_another_patient_is_served(running):
+    """Issue 20: one address opened 120 conversations in 60 s with a message in each, and
+    none was refused (the limit was per conversation, and conversations were free)."""
+    import time
+
+    flood, patient = "127.0.0.77", "127.0.0.78"
+    opened, refused = [], []
+    began = time.monotonic()
+    for _ in range(120):
+        status, body = post_from(flood, running, "/webhooks/rest/conversations", {})
+        (opened if status == 201 else refused).append(body)
+        if status == 201:
+            post_from(flood, running, "/webhooks/rest/webhook",
+                      {"sender": body["conversation"], "message": "hello"})
+    assert time.monotonic() - began < 120
+    assert len(opened) <= 30 and refused, len(opened)
+    assert all(running.settings.emergency_number in body["error"] for body in refused)
+
+    started = time.monotonic()
+    status, body = post_from(patient, running, "/webhooks/rest/conversations", {})
+    assert status == 201
+    status, replies = post_from(patient, running, "/webhooks/rest/webhook",
+                                {"sender": body["conversation"], "message": "can I shower tonight?"})
+    assert status == 200 and replies and time.monotonic() - started < 10
+
+
+def test_messages_from_one_address_are_limited_across_its_conversations(running):
+    address = "127.0.0.79"
+    tokens = [post_from(address, running, "/webhooks/rest/conversations", {})[1]["conversation"]
+              for _ in range(20)]
+    statuses = [post_from(address, running, "/webhooks/rest/history", {"sender": token})[0]
+                for _ in range(7) for token in tokens]  # 140 reads, 7 per conversation
+    assert statuses.count(200) == 120 and statuses[120:] == [429] * 20
 
 
 # ------------------------------------------------------------------ 2-3. logs, interfaces, files

@@ -497,7 +497,11 @@ def isolated_stack(workdir: Path, settings: Settings, **extra_env: str) -> Stack
         cors_origins=(*settings.cors_origins, f"http://localhost:{web_port}", f"http://127.0.0.1:{web_port}"),
         tracker_db=workdir / "tracker.db", callback_db=workdir / "callbacks.db",
     )
-    return Stack(own, log_dir=workdir / "logs", extra_env=extra_env, secret=secrets.token_urlsafe(32))
+    # Every test patient comes from this machine's one address: lift the per-address limits
+    # unless the caller tests them (tests/test_hardening.py does, with the defaults).
+    limits = {"NEW_CONVERSATIONS_PER_ADDRESS": "100000", "MESSAGES_PER_ADDRESS": "100000"}
+    return Stack(own, log_dir=workdir / "logs", extra_env={**limits, **extra_env},
+                 secret=secrets.token_urlsafe(32))
 
 
 def check_triage_setup() -> None:

@@ -10,9 +10,8 @@ Routes (under /webhooks/rest):
 A token is a secret only the patient's browser holds (chatbot.conversation_tokens); a
 request without a valid one gets 403. Bodies must be JSON (415 otherwise), at most
 MAX_BODY_BYTES, with no lone surrogates in the sender; the message's control characters
-become spaces and invalid code points U+FFFD. One sender may post at most
-`rate_limit_per_minute` messages and history reads a minute (counted in Redis when
-RATE_LIMIT_REDIS_URL is set, so every Rasa instance shares the count). When the knowledge
+become spaces and invalid code points U+FFFD. Rate limits per conversation and per client
+address (chatbot.rasa_server.rate_limits); a 429 names the emergency number. When the knowledge
 answer could not be produced, a safe reply with the clinic's phone number is added, and
 stored in the conversation like any reply. When the conversation could not be stored,
 the answer is 503 "please try again" (with any escalation), never a silent 200.
@@ -25,9 +24,6 @@ import contextvars
 import json
 import logging
 import re
-import time
-import uuid
-from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -42,6 +38,12 @@ from sanic.response import HTTPResponse
 from chatbot import log_privacy
 from chatbot.conversation_tokens import conversation_id, new_token
 from chatbot.errors import ChatbotError
+from chatbot.rasa_server.rate_limits import (
+    AddressLimits,
+    RateLimiter,  # noqa: F401 - part of this module's interface for tests
+    client_address,
+    make_limiter,
+)
 from chatbot.rasa_server.sanic_limits import install_request_time_cap
 from chatbot.rasa_server.startup import refuse_to_start
 from chatbot.rasa_server.tracker_store import store_failures
@@ -60,66 +62,6 @@ ACTION_TIMEOUT_SECONDS = 4
 setattr(rasa_actions, "DEFAULT_REQUEST_TIMEOUT", ACTION_TIMEOUT_SECONDS)  # noqa: B010 - a patch
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-
-
-class RateLimiter:
-    """At most `limit` messages per sender in any `window` seconds (one server process)."""
-
-    def __init__(self, limit: int, window: float = 60.0) -> None:
-        self.limit = limit
-        self.window = window
-        self._seen: dict[str, deque[float]] = {}
-
-    def allow(self, sender: str, now: float | None = None) -> bool:
-        now = time.monotonic() if now is None else now
-        if len(self._seen) > 50_000:  # forget idle senders so memory stays bounded
-            self._seen = {s: q for s, q in self._seen.items() if q and now - q[-1] < self.window}
-        recent = self._seen.setdefault(sender, deque())
-        while recent and now - recent[0] >= self.window:
-            recent.popleft()
-        if len(recent) >= self.limit:
-            return False
-        recent.append(now)
-        return True
-
-
-class RedisRateLimiter:
-    """The same sliding window, kept in Redis so every Rasa instance shares it (a sorted
-    set of arrival times per sender). If Redis cannot be reached, this process's own
-    count is used meanwhile."""
-
-    def __init__(self, limit: int, url: str, name: str, window: int = 60) -> None:
-        import redis
-
-        self.limit = limit
-        self.window = window
-        self.prefix = f"clinic-chat:rate:{name}"
-        self.client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
-        self.local = RateLimiter(limit, window)
-
-    def allow(self, sender: str, now: float | None = None) -> bool:
-        now = time.time() if now is None else now
-        key = f"{self.prefix}:{sender}"
-        arrival = f"{now:.6f}:{uuid.uuid4().hex[:8]}"  # unique even for two at the same time
-        try:
-            with self.client.pipeline() as pipe:  # MULTI/EXEC: one step for all instances
-                pipe.zremrangebyscore(key, 0, now - self.window)
-                pipe.zadd(key, {arrival: now})
-                pipe.zcard(key)
-                pipe.expire(key, self.window)
-                count = pipe.execute()[2]
-                if int(count) > self.limit:  # refused messages do not count, as in RateLimiter
-                    self.client.zrem(key, arrival)
-                    return False
-                return True
-        except Exception as error:  # Redis down: keep limiting, per process
-            log.warning("Rate limit store unavailable (%s); counting per process", type(error).__name__)
-            return self.local.allow(sender)
-
-
-def make_limiter(limit: int, redis_url: str, name: str) -> RateLimiter | RedisRateLimiter:
-    """`name` keeps the counts of messages and of history reads apart in Redis."""
-    return RedisRateLimiter(limit, redis_url, name) if redis_url else RateLimiter(limit)
 
 
 # The custom actions that failed while the current request was handled. Each request runs
@@ -310,6 +252,20 @@ class ClinicRestInput(RestInput):
         self.secret = settings.conversation_secret
         self.limiter = make_limiter(rate_limit_per_minute, settings.rate_limit_redis_url, "messages")
         self.history_limiter = make_limiter(rate_limit_per_minute, settings.rate_limit_redis_url, "history")
+        self.address_limits = AddressLimits.from_settings(settings.new_conversations_per_address,
+                                                          settings.messages_per_address,
+                                                          settings.rate_limit_redis_url)
+        self.trusted_proxies = settings.trusted_proxies
+        self.emergency_number = settings.emergency_number
+
+    def address(self, request: Request) -> str:
+        return client_address(request.ip, request.headers.get("x-forwarded-for"), self.trusted_proxies)
+
+    def too_many(self, what: str) -> HTTPResponse:
+        """429, always with the emergency number: the patient may be refused mid-emergency
+        because someone else on their network flooded the assistant."""
+        return _error(429, f"too many {what} from this connection; please wait a minute and try again. "
+                           f"If this is an emergency, call {self.emergency_number} now.")
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
@@ -328,6 +284,8 @@ class ClinicRestInput(RestInput):
 
         @webhook.route("/conversations", methods=["POST"])
         async def new_conversation(request: Request) -> HTTPResponse:
+            if not self.address_limits.conversations.allow(self.address(request)):
+                return self.too_many("new conversations")
             return response.json({"conversation": new_token(self.secret)}, status=201)
 
         @webhook.route("/webhook", methods=["POST"])
@@ -339,8 +297,9 @@ class ClinicRestInput(RestInput):
             if isinstance(parsed, HTTPResponse):
                 return parsed
             sender, text = parsed
-            if not self.limiter.allow(sender):
-                return _error(429, "too many messages; please wait a minute and try again")
+            if not self.address_limits.messages.allow(self.address(request)) \
+                    or not self.limiter.allow(sender):
+                return self.too_many("messages")
             collector = CollectingOutputChannel()
             failed: list[str] = []
             store_errors: list[str] = []
@@ -376,8 +335,9 @@ class ClinicRestInput(RestInput):
             sender = conversation_id(payload.get("sender"), self.secret)
             if sender is None:
                 return _error(403, "unknown conversation")
-            if not self.history_limiter.allow(sender):
-                return _error(429, "too many requests; please wait a minute and try again")
+            if not self.address_limits.messages.allow(self.address(request)) \
+                    or not self.history_limiter.allow(sender):
+                return self.too_many("requests")
             tracker = await request.app.ctx.agent.tracker_store.retrieve(sender)
             if tracker is None:
                 return response.json([])
