@@ -32,6 +32,7 @@ from typing import BinaryIO, cast
 
 from chatbot import PROJECT_ROOT
 from chatbot.errors import ChatbotError
+from chatbot.ops.pid_files import RunRecords
 from chatbot.settings import Settings
 
 RASA_BIN = Path(os.environ.get("RASA_BIN", PROJECT_ROOT / ".venv-rasa" / "bin" / "rasa"))
@@ -45,6 +46,10 @@ STORE_FAILURES = (
 )
 WEB_DIR = PROJECT_ROOT / "web"
 SECRET_FILE = PROJECT_ROOT / "var" / "conversation-secret"
+# Records of the servers `make run` started (chatbot.ops.pid_files); its logs. Both may be
+# moved (tests run a second copy beside a developer's).
+RUN_DIR = Path(os.environ.get("RUN_DIR", PROJECT_ROOT / "var" / "run"))
+LOG_DIR = Path(os.environ.get("LOG_DIR", PROJECT_ROOT / "var" / "logs"))
 CSP = ("default-src 'self'; connect-src 'self' http://localhost:* http://127.0.0.1:*; "
        "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 WEB_REQUEST_SECONDS = 15  # a whole request to the page server, however slowly it trickles
@@ -164,6 +169,7 @@ class Stack:
     last_check: dict[str, float] = field(default_factory=dict)
     secret: str = ""
     tokens: dict[str, str] = field(default_factory=dict)
+    records: RunRecords | None = None  # where each started server is recorded (make run)
 
     @property
     def rasa_instances(self) -> dict[str, int]:
@@ -271,6 +277,8 @@ class Stack:
                 command, cwd=PROJECT_ROOT, env=self._env(), stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: stopping it stops its workers
             )
+        if self.records is not None:
+            self.records.write(name, self.processes[name].pid, command)
 
     def start_actions(self) -> None:
         self._spawn("actions", [
@@ -386,6 +394,8 @@ class Stack:
         if process is None:
             return
         _kill_group(process, grace)
+        if self.records is not None:
+            self.records.remove(name)
 
     def restart(self, name: str, why: str) -> None:
         """Start a server again (its whole process group is stopped first), with back-off."""
@@ -532,7 +542,10 @@ def serve(settings: Settings) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(f"  {len(index.sections)} sections ready in {settings.index_dir}", flush=True)
-    stack = Stack(settings)
+    records = RunRecords(RUN_DIR)
+    if not _take_over(records):
+        return 1
+    stack = Stack(settings, log_dir=LOG_DIR, records=records)
     print("Starting the action server and the Rasa server (this takes a minute) ...", flush=True)
     try:
         stack.start()
@@ -569,4 +582,22 @@ def serve(settings: Settings) -> int:
     finally:
         print("\nStopping ...", flush=True)
         stack.stop()
+        records.remove("launcher")
     return 0
+
+
+def _take_over(records: RunRecords) -> bool:
+    """Refuse to start beside a running launcher of this copy; otherwise stop the servers an
+    earlier run left behind (it was killed too hard to stop them) and record this launcher."""
+    launcher = records.read("launcher")
+    if launcher is not None and launcher.pid != os.getpid() and launcher.still_ours():
+        print(f"error: the assistant is already running from this folder (process {launcher.pid}). "
+              f"Stop it with Ctrl-C in its terminal, or `kill {launcher.pid}`, then start again.",
+              file=sys.stderr)
+        return False
+    records.remove("launcher")
+    for server in records.stop_leftovers():
+        print(f"  stopped the {server.name} server left running by an earlier start (process {server.pid})",
+              flush=True)
+    records.write("launcher", os.getpid(), sys.argv)
+    return True
