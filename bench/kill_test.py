@@ -36,9 +36,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
-from bench.load_test import run_patients, stored_sqlite, warm_up
+from bench.load_test import open_connection, run_patients, stored_sqlite, warm_up
 from chatbot import PROJECT_ROOT
 from chatbot.ops.launcher import Stack, isolated_stack
 from chatbot.settings import load_settings
@@ -48,9 +47,9 @@ ANSWER_WITHIN = 5.0  # seconds: an emergency must get its escalation this fast
 RECOVERY_LIMIT = 120.0  # stop waiting for recovery after this long (and say so)
 
 
-def post(url: str, sender: str, text: str, timeout: float = 30) -> tuple[int, list[dict], float]:
-    parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+def post(url: str, sender: str, text: str, timeout: float = 30, seat: int | None = None
+         ) -> tuple[int, list[dict], float]:
+    connection = open_connection(url, timeout, seat)
     started = time.perf_counter()
     try:
         body = json.dumps({"sender": sender, "message": text})

@@ -40,6 +40,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -99,19 +100,29 @@ class Result:
 Mint = Callable[[str], str]  # patient name -> conversation token (Stack.token_for)
 
 
+def open_connection(url: str, timeout: float, seat: int | None = None) -> http.client.HTTPConnection:
+    """HTTP or HTTPS (the production profile's nginx; its test certificate is trusted through
+    SSL_CERT_FILE). A numbered seat on this machine connects from its own loopback address
+    (127.0.1.N), as patients on their own networks would: the assistant limits each address."""
+    parts = urlsplit(url)
+    source = (f"127.0.1.{seat % 250 + 1}", 0) if seat is not None and parts.hostname in (
+        "127.0.0.1", "localhost") else None
+    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    return kind(parts.hostname or "127.0.0.1", parts.port, timeout=timeout, source_address=source)
+
+
 def seat(base_url: str, conversations: list[tuple[str, list[str]]], pace: float, result: Result,
-         deadline: float, mint: Mint) -> None:
+         deadline: float, mint: Mint, number: int = 0) -> None:
     """One browser tab: patients' conversations one after another."""
-    parts = urlsplit(base_url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    connect = partial(open_connection, base_url, 60, number)
+    connection = connect()
     for sender, messages in conversations:
-        connection = patient(connection, parts.hostname, parts.port, mint(sender), messages, pace,
-                             result, deadline)
+        connection = patient(connection, connect, mint(sender), messages, pace, result, deadline)
     connection.close()
 
 
-def patient(connection: http.client.HTTPConnection, host: str | None, port: int | None, sender: str,
-            messages: list[str], pace: float, result: Result, deadline: float
+def patient(connection: http.client.HTTPConnection, connect: Callable[[], http.client.HTTPConnection],
+            sender: str, messages: list[str], pace: float, result: Result, deadline: float
             ) -> http.client.HTTPConnection:
     sent: list[str] = []
     for text in messages:
@@ -134,7 +145,7 @@ def patient(connection: http.client.HTTPConnection, host: str | None, port: int 
                 raise RuntimeError("empty reply")
         except Exception as error:  # counted, and the patient carries on like a browser
             connection.close()
-            connection = http.client.HTTPConnection(host, port, timeout=60)
+            connection = connect()
             with result.lock:
                 result.errors.append(f"{type(error).__name__}: {error}")
             time.sleep(pace)
@@ -152,10 +163,9 @@ def patient(connection: http.client.HTTPConnection, host: str | None, port: int 
 
 def big_messages(base_url: str, token: str, every: float, result: Result, stop: threading.Event) -> None:
     """A 60 KB message every `every` seconds, its time kept apart from the patients'."""
-    parts = urlsplit(base_url)
     body = json.dumps({"sender": token, "message": ("my back is sore and stiff today. " * 1900)[:60_000]})
     while not stop.wait(every):
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+        connection = open_connection(base_url, 60, seat=249)
         started = time.perf_counter()
         try:
             connection.request("POST", "/webhooks/rest/webhook", body=body,
@@ -185,7 +195,7 @@ def run_patients(base_urls: list[str], prefix: str, patients: int, messages: int
         conversations = [(f"{prefix}-{i:03d}-{n:02d}", conversation(rng, size))
                          for n, size in enumerate(lengths)]
         url = base_urls[i % len(base_urls)]
-        thread = threading.Thread(target=seat, args=(url, conversations, pace, result, deadline, mint),
+        thread = threading.Thread(target=seat, args=(url, conversations, pace, result, deadline, mint, i),
                                   daemon=True)
         threads.append(thread)
     started = time.perf_counter()
@@ -206,8 +216,7 @@ def run_patients(base_urls: list[str], prefix: str, patients: int, messages: int
 
 def warm_up(base_urls: list[str], mint: Mint, rounds: int = 2) -> None:
     for url in base_urls:
-        parts = urlsplit(url)
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
+        connection = open_connection(url, 120)
         for text in ["hello", *QUESTIONS[:6]] * rounds:
             sender = mint(f"warmup-{uuid.uuid4().hex[:8]}")
             connection.request("POST", "/webhooks/rest/webhook",

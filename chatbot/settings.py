@@ -78,6 +78,7 @@ class Settings:
     new_conversations_per_address: int  # new conversations a minute
     messages_per_address: int  # messages (and history reads) a minute
     trusted_proxies: tuple[str, ...]  # networks whose X-Forwarded-For is believed (nginx)
+    public_url: str  # where patients' browsers reach the assistant (production); empty: local
     diary_checkpoints: tuple[int, ...]  # minutes after a diagnostic block worth a pain score
     callback_region: str  # the country phone numbers are read in when they have no +code
     callback_webhook_url: str  # the clinic's ticketing system; empty: callbacks stay in the report
@@ -162,7 +163,7 @@ def _float(key: str, default: str) -> float:
 
 
 def _origins(raw: str) -> tuple[str, ...]:
-    origins = tuple(origin.strip().rstrip("/") for origin in raw.split(",") if origin.strip())
+    origins = tuple(origin.strip().rstrip("/") for origin in re.split(r"[,\s]+", raw) if origin.strip())
     for origin in origins:
         if origin == "*" or not re.match(r"^https?://[^/\s]+$", origin):
             raise setting_error(
@@ -293,6 +294,7 @@ def load_settings(env_file: Path | None = None) -> Settings:
         new_conversations_per_address=_positive("NEW_CONVERSATIONS_PER_ADDRESS", "30"),
         messages_per_address=_positive("MESSAGES_PER_ADDRESS", "120"),
         trusted_proxies=_networks("TRUSTED_PROXIES", env("TRUSTED_PROXIES", "")),
+        public_url=_url("PUBLIC_URL", env("PUBLIC_URL", "").rstrip("/")),
         diary_checkpoints=_minutes("DIARY_CHECKPOINTS", env("DIARY_CHECKPOINTS", "30,60,120,240,360,480")),
         callback_region=_region("CALLBACK_PHONE_REGION", env("CALLBACK_PHONE_REGION", "US")),
         callback_webhook_url=_url("CALLBACK_WEBHOOK_URL", env("CALLBACK_WEBHOOK_URL", "")),

@@ -156,3 +156,85 @@ def test_no_patient_text_in_any_server_log(prod):
     }
     leaking = [path.name for path in logs if MARKER in path.read_text(errors="replace")]
     assert not leaking
+
+
+# ------------------------------------------------------------------ issue 20: the deployed files
+
+
+def _from(address: str, url: str, path: str, payload: dict | None = None,
+          headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    """A request from another loopback address (a patient on another network) to nginx."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = kind("127.0.0.1", parts.port, timeout=60, source_address=(address, 0))
+    try:
+        if payload is None:
+            connection.request("GET", path, headers=headers or {})
+        else:
+            connection.request("POST", path, body=json.dumps(payload),
+                               headers={"Content-Type": "application/json", **(headers or {})})
+        reply = connection.getresponse()
+        return reply.status, {k.lower(): v for k, v in reply.getheaders()}, reply.read()
+    finally:
+        connection.close()
+
+
+def test_nginx_serves_tls_with_security_headers_and_redirects_http(prod):
+    status, headers, _ = _from("127.0.0.1", prod.url, "/webhooks/rest/")
+    assert status == 200
+    assert headers["strict-transport-security"].startswith("max-age=")
+    assert headers["x-content-type-options"] == "nosniff" and headers["x-frame-options"] == "DENY"
+    assert "nginx/" not in headers.get("server", "")  # no version for scanners
+    status, headers, _ = _from("127.0.0.1", f"http://127.0.0.1:{prod.http_port}", "/webhooks/rest/")
+    assert status == 301 and headers["location"].startswith("https://")
+
+
+def test_the_page_server_behind_nginx_points_the_widget_at_the_public_address(prod):
+    status, _, body = _from("127.0.0.1", prod.url, "/config.js")
+    assert status == 200 and f'"serverUrl": "{prod.url}"' in body.decode()
+    status, _, body = _from("127.0.0.1", prod.url, "/widget.js")
+    assert status == 200 and b"ClinicChat" in body
+
+
+def test_a_flood_from_one_address_through_nginx_is_refused_while_another_patient_is_served(prod, settings):
+    """The hardening probe's per-address check on the deployed files: 120 new conversations
+    with a message in each from one address in a minute, its own X-Forwarded-For ignored."""
+    import time
+
+    flood, patient = "127.0.0.91", "127.0.0.92"
+    granted, refusals = 0, []
+    began = time.monotonic()
+    for number in range(120):
+        spoof = {"X-Forwarded-For": f"198.51.100.{number}"}  # a client choosing its address
+        status, _, body = _from(flood, prod.url, "/webhooks/rest/conversations", {}, spoof)
+        if status == 201:
+            granted += 1
+            _from(flood, prod.url, "/webhooks/rest/webhook",
+                  {"sender": json.loads(body)["conversation"], "message": "hello"}, spoof)
+        else:
+            assert status == 429, (status, body)
+            refusals.append(json.loads(body)["error"])
+    assert time.monotonic() - began < 60
+    assert granted <= 30 and refusals
+    assert all(f"call {settings.emergency_number} now" in text for text in refusals)
+
+    started = time.monotonic()
+    status, _, body = _from(patient, prod.url, "/webhooks/rest/conversations", {})
+    assert status == 201
+    status, _, body = _from(patient, prod.url, "/webhooks/rest/webhook",
+                            {"sender": json.loads(body)["conversation"], "message": "I can't breathe"})
+    assert status == 200 and "emergency" in escalation_levels(json.loads(body))
+    assert time.monotonic() - started < 5
+
+
+def test_the_production_settings_template_is_literal_for_systemd():
+    """systemd's EnvironmentFile fills in no ${VAR}: a value that needs one would reach Rasa
+    unexpanded (the rate limit's Redis URL did, in the first draft)."""
+    from tests.support.prod_stack import production_env
+
+    values = production_env()
+    assert not [key for key, value in values.items() if "${" in value or "$" in value.replace("$$", "")]
+    assert values["TRUSTED_PROXIES"] and values["PUBLIC_URL"].startswith("https://")

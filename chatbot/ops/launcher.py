@@ -170,6 +170,9 @@ class Stack:
     secret: str = ""
     tokens: dict[str, str] = field(default_factory=dict)
     records: RunRecords | None = None  # where each started server is recorded (make run)
+    # Server name -> the command to start it with instead of the default (tests/support/
+    # prod_stack.py starts the deploy/systemd units' own command lines).
+    unit_commands: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def rasa_instances(self) -> dict[str, int]:
@@ -194,7 +197,7 @@ class Stack:
         except OSError as error:
             raise StartupError(f"the web page cannot use port {self.settings.web_port}: {error}") from None
         config = {
-            "serverUrl": self.rasa_url, "clinicName": self.settings.clinic_name,
+            "serverUrl": self.settings.public_url or self.rasa_url, "clinicName": self.settings.clinic_name,
             "clinicPhone": self.settings.clinic_phone, "emergencyNumber": self.settings.emergency_number,
         }
         self.web.config_js = f"window.ClinicChatConfig = {json.dumps(config)};\n".encode()
@@ -281,10 +284,8 @@ class Stack:
             self.records.write(name, self.processes[name].pid, command)
 
     def start_actions(self) -> None:
-        self._spawn("actions", [
-            sys.executable, "-m", "rasa_sdk", "--actions", "actions",
-            "--port", str(self.settings.action_port),
-        ], port=self.settings.action_port)
+        self._spawn("actions", self.unit_commands.get("actions") or actions_command(self.settings),
+                    port=self.settings.action_port)
 
     def start_rasa(self) -> None:
         if not MODEL.exists():
@@ -293,12 +294,8 @@ class Stack:
             raise StartupError(f"Rasa is not installed at {RASA_BIN}; run `make install`")
         self.check_stores()
         for name, port in self.rasa_instances.items():
-            self._spawn(name, [
-                str(RASA_BIN), "run", "--model", str(MODEL),
-                "--interface", self.settings.rasa_interface, "--port", str(port),
-                "--endpoints", self.endpoints, "--credentials", "credentials.yml",
-                "--cors", *self.settings.cors_origins,
-            ], port=port)
+            command = self.unit_commands.get(name) or rasa_command(self.settings, port, self.endpoints)
+            self._spawn(name, command, port=port)
 
     def check_stores(self) -> None:
         """A clear error now if the tracker or lock store can't be used (chatbot.ops.store_check)."""
@@ -452,6 +449,51 @@ class Stack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def rasa_command(settings: Settings, port: int, endpoints: str) -> list[str]:
+    return [str(RASA_BIN), "run", "--model", str(MODEL), "--interface", settings.rasa_interface,
+            "--port", str(port), "--endpoints", endpoints, "--credentials", "credentials.yml",
+            "--cors", *settings.cors_origins]
+
+
+def actions_command(settings: Settings) -> list[str]:
+    return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_port)]
+
+
+def exec_server(settings: Settings, kind: str, port: int | None, endpoints: str) -> None:
+    """Become one server, with the command and environment `make run` gives it: what the
+    deploy/systemd units run (`chatbot run-server rasa --port 5005`), so a deployed server
+    starts exactly as the tested one. Never returns."""
+    if kind == "rasa" and not MODEL.exists():
+        raise StartupError(f"no trained model at {MODEL}; run `make train`")
+    if kind == "rasa" and not RASA_BIN.exists():
+        raise StartupError(f"Rasa is not installed at {RASA_BIN}; run `make install`")
+    if port is not None and kind == "rasa":
+        settings = dataclasses.replace(settings, rasa_port=port)
+    elif port is not None:
+        settings = dataclasses.replace(settings, action_port=port)
+    stack = Stack(settings, endpoints=endpoints)
+    command = rasa_command(settings, settings.rasa_port, endpoints) if kind == "rasa" \
+        else actions_command(settings)
+    os.chdir(PROJECT_ROOT)
+    sys.stdout.flush()
+    os.execve(command[0], command, stack._env())
+
+
+def serve_page(settings: Settings) -> int:
+    """The page server alone (deploy/systemd/clinic-chat-page.service): the widget, its
+    stylesheet and /config.js, behind nginx. PUBLIC_URL is the address patients' browsers
+    reach the assistant at; without it, the local Rasa server."""
+    stack = Stack(settings)
+    stack.start_web()
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, frame: stopping.set())
+    print(f"Page server on 127.0.0.1:{settings.web_port}", flush=True)
+    stopping.wait()
+    stack.stop()
+    return 0
 
 
 def _kill_group(process: subprocess.Popen, grace: float) -> None:

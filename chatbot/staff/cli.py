@@ -99,6 +99,19 @@ def cmd_triage(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run_server(args: argparse.Namespace) -> int:
+    from chatbot.ops.launcher import StartupError, exec_server, serve_page
+
+    settings = load_settings()
+    if args.kind == "page":
+        return serve_page(settings)
+    try:
+        exec_server(settings, args.kind, args.port, args.endpoints)
+    except (StartupError, OSError) as error:
+        print(f"error: the {args.kind} server cannot start: {error}", file=sys.stderr)
+    return 1
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from chatbot.ops.launcher import serve
 
@@ -375,6 +388,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("serve", help="start the action and Rasa servers").set_defaults(
         func=cmd_serve
     )
+
+    one = commands.add_parser(
+        "run-server", help="run one server as `make run` does (for systemd units: deploy/, docs/DEPLOY.md)")
+    one.add_argument("kind", choices=["rasa", "actions", "page"])
+    one.add_argument("--port", type=int, default=None, help="default RASA_PORT / ACTION_PORT")
+    one.add_argument("--endpoints", default="endpoints.yml",
+                     help="Rasa's endpoints file (endpoints.prod.yml: PostgreSQL and Redis)")
+    one.set_defaults(func=cmd_run_server)
 
     chat = commands.add_parser("chat", help="chat with a running assistant in the terminal")
     chat.add_argument("--url", default=None, help="Rasa server URL (default from RASA_PORT)")

@@ -1,11 +1,13 @@
 """The production profile on one machine, for tests and the load benchmark.
 
-PostgreSQL (tracker store), Redis (lock store), nginx (round-robin load balancer) and
-several Rasa instances plus one action server, exactly as `endpoints.prod.yml` describes,
-all on free loopback ports with their data in temporary folders. The servers are the
+PostgreSQL (tracker store), Redis (lock store), nginx (TLS, limits, round-robin) and
+several Rasa instances plus one action server and the page server, exactly as deployed:
+the settings are deploy/env.production.template's, nginx runs deploy/nginx/clinic-chat.conf
+and each server is started with its deploy/systemd unit's ExecStart and Environment lines.
+Only ports, folders, passwords and the certificate (self-signed, made here) are
+substituted, on free loopback ports with data in temporary folders. The servers are the
 Debian packages' own binaries (postgresql, redis-server, nginx; `make test` installs
-them). A real deployment runs the same pieces as system services: see README.md,
-"Production".
+them). docs/DEPLOY.md installs the same files as system services.
 
     with ProdStack(workdir, load_settings()) as prod:
         post(prod.url, ...)                      # through nginx
@@ -28,8 +30,14 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from chatbot import PROJECT_ROOT
 from chatbot.ops.launcher import Stack, StartupError, _tail, free_port, isolated_stack
 from chatbot.settings import Settings
+
+DEPLOY = PROJECT_ROOT / "deploy"
+INSTALL_DIR = "/opt/clinic-chat"  # where docs/DEPLOY.md puts the project; here: this checkout
+MACHINE_SETTINGS = {"RASA_PORT", "ACTION_PORT", "WEB_PORT", "KNOWLEDGE_DIR", "INDEX_DIR", "TRACKER_DB",
+                    "CALLBACK_DB", "CONVERSATION_SECRET"}
 
 DB_NAME = "rasa"
 DB_USER = "rasa"
@@ -94,19 +102,36 @@ class ProdStack:
         self.workdir = workdir
         self.log_dir = workdir / "logs"
         self.pg_port, self.redis_port, self.nginx_port = free_port(), free_port(), free_port()
+        self.http_port, self.page_port = free_port(), free_port()
         self.db_password = secrets.token_hex(16)
         self.redis_password = secrets.token_hex(16)
         self.processes: dict[str, subprocess.Popen] = {}
         self._pg_dir: Path | None = None
-        self.stack: Stack = isolated_stack(workdir, settings, **extra_env, **self.store_env())
+        self._saved_cert_env: str | None = None
+        self.settings = settings
+        # The production settings, less what this machine decides (free ports, temporary
+        # files) and the secrets left blank for IT to fill in.
+        deployed = {key: value for key, value in production_env().items()
+                    if value and key not in MACHINE_SETTINGS}
+        env = {**deployed, **unit_environment("clinic-chat-rasa@.service"), **extra_env, **self.store_env()}
+        self.stack: Stack = isolated_stack(workdir, settings, **env)
         self.stack.endpoints = "endpoints.prod.yml"
         self.stack.extra_rasa_ports = tuple(free_port() for _ in range(instances - 1))
+        self.stack.unit_commands = {
+            name: unit_command("clinic-chat-rasa@.service", instance=str(port))
+            for name, port in self.stack.rasa_instances.items()
+        }
+        self.stack.unit_commands["actions"] = unit_command("clinic-chat-actions.service")
 
     # ------------------------------------------------------------------ addresses
     @property
     def url(self) -> str:
-        """nginx, in front of every Rasa instance."""
-        return f"http://127.0.0.1:{self.nginx_port}"
+        """nginx (HTTPS), in front of every Rasa instance and the page server."""
+        return f"https://127.0.0.1:{self.nginx_port}"
+
+    @property
+    def cert_file(self) -> Path:
+        return self.workdir / "nginx" / "cert.pem"
 
     @property
     def rasa_urls(self) -> list[str]:
@@ -120,18 +145,19 @@ class ProdStack:
             "TRACKER_DB_PASSWORD": self.db_password,
             "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(self.redis_port),
             "REDIS_PASSWORD": self.redis_password, "REDIS_DB": "1",
-            "ACTION_HOST": "127.0.0.1",
             # The rate limit counted in Redis, so every Rasa instance shares it.
             "RATE_LIMIT_REDIS_URL": f"redis://:{self.redis_password}@127.0.0.1:{self.redis_port}/2",
+            "TRACKER_DB_URL": f"postgresql://{DB_USER}:{self.db_password}@127.0.0.1:{self.pg_port}/{DB_NAME}",
+            "PUBLIC_URL": self.url,
         }
 
     # ------------------------------------------------------------------ services
-    def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
+    def _spawn(self, name: str, command: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         with open(self.log_dir / f"{name}.log", "w") as log:
             process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True, env={**os.environ, "LC_ALL": "C.UTF-8"},
+                start_new_session=True, env=env or {**os.environ, "LC_ALL": "C.UTF-8"}, cwd=PROJECT_ROOT,
             )
         self.processes[name] = process
         return process
@@ -207,23 +233,46 @@ class ProdStack:
         process = self._spawn("redis", [_require("redis-server"), str(conf)])
         _wait(lambda: _port_open(self.redis_port), "Redis", timeout, process, self.log_dir / "redis.log")
 
+    def start_page_server(self, timeout: float = 60) -> None:
+        """deploy/systemd/clinic-chat-page.service's command, with its settings."""
+        env = {**self.stack._env(), "WEB_PORT": str(self.page_port)}
+        process = self._spawn("page", unit_command("clinic-chat-page.service"), env=env)
+        _wait(lambda: _port_open(self.page_port), "the page server", timeout, process,
+              self.log_dir / "page.log")
+
+    def make_certificate(self) -> None:
+        """A self-signed certificate for 127.0.0.1, trusted by this process's HTTPS clients
+        (SSL_CERT_FILE) while the stack runs."""
+        self.cert_file.parent.mkdir(parents=True, exist_ok=True)
+        key = self.cert_file.with_name("key.pem")
+        made = subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+             "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+             "-keyout", str(key), "-out", str(self.cert_file)],
+            capture_output=True, text=True, timeout=60)
+        if made.returncode != 0:
+            raise StartupError(f"openssl could not make a test certificate: {made.stderr.strip()[-500:]}")
+        key.chmod(0o600)
+        self._saved_cert_env = os.environ.get("SSL_CERT_FILE")
+        os.environ["SSL_CERT_FILE"] = str(self.cert_file)
+
     def start_nginx(self, timeout: float = 30) -> None:
         prefix = self.workdir / "nginx"
         prefix.mkdir(parents=True, exist_ok=True)
-        servers = "\n".join(
-            f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;"
-            for port in self.stack.rasa_instances.values()
-        )
+        site = prefix / "clinic-chat.conf"
+        site.write_text(deployed_site(
+            rasa_ports=list(self.stack.rasa_instances.values()), page_port=self.page_port,
+            https_port=self.nginx_port, http_port=self.http_port, cert=self.cert_file,
+            key=self.cert_file.with_name("key.pem"), log_dir=self.log_dir,
+            emergency=self.settings.emergency_number,
+        ))
         temp = "\n".join(
             f"    {kind}_temp_path {prefix / kind};"
             for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
         )
         conf = prefix / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(
-            pid=prefix / "nginx.pid", error_log=self.log_dir / "nginx-error.log",
-            access_log=self.log_dir / "nginx-access.log", temp=temp, servers=servers,
-            port=self.nginx_port,
-        ))
+        conf.write_text(NGINX_MAIN.format(pid=prefix / "nginx.pid", error_log=self.log_dir / "nginx.log",
+                                          temp=temp, site=site))
         process = self._spawn("nginx", [_require("nginx"), "-c", str(conf), "-p", str(prefix)])
         _wait(lambda: _port_open(self.nginx_port), "nginx", timeout, process, self.log_dir / "nginx.log")
 
@@ -232,6 +281,8 @@ class ProdStack:
         try:
             self.start_postgres()
             self.start_redis()
+            self.make_certificate()
+            self.start_page_server()
             self.start_nginx()
             self.stack.start(timeout)  # checks both stores, then the Rasa instances in parallel
             self._wait_through_nginx(timeout=60)
@@ -269,11 +320,17 @@ class ProdStack:
     def stop(self) -> None:
         self.stack.stop()  # Rasa first: it holds connections to the stores
         self.stop_service("nginx", signal.SIGTERM)
+        self.stop_service("page", signal.SIGTERM)
         self.stop_service("redis", signal.SIGTERM)
         self.stop_service("postgres", signal.SIGINT)  # PostgreSQL's "fast" shutdown
         if self._pg_dir is not None:
             shutil.rmtree(self._pg_dir, ignore_errors=True)
             self._pg_dir = None
+        if os.environ.get("SSL_CERT_FILE") == str(self.cert_file):
+            if self._saved_cert_env is None:
+                os.environ.pop("SSL_CERT_FILE", None)
+            else:
+                os.environ["SSL_CERT_FILE"] = self._saved_cert_env
 
     def log_files(self) -> list[Path]:
         return sorted(self.log_dir.glob("*.log"))
@@ -285,8 +342,8 @@ class ProdStack:
         self.stop()
 
 
-NGINX_CONF = """\
-# Generated by tests/support/prod_stack.py: round-robin over the Rasa instances.
+NGINX_MAIN = """\
+# The main file nginx.conf would be on a Debian server, around deploy/nginx/clinic-chat.conf.
 daemon off;
 worker_processes 1;
 pid {pid};
@@ -297,41 +354,68 @@ events {{
 }}
 
 http {{
-    # No request bodies and no query strings (sender ids) in the access log.
-    log_format clinic '$remote_addr [$time_local] "$request_method $uri" $status '
-                      '$body_bytes_sent upstream=$upstream_addr rt=$request_time';
-    access_log {access_log} clinic;
 {temp}
-    # The Rasa channel refuses bodies over 64 KiB itself; nginx stops anything much bigger
-    # and keeps bodies and replies in memory (never in temp files).
-    client_max_body_size 128k;
-    client_body_buffer_size 128k;
-    proxy_max_temp_file_size 0;
-
-    upstream rasa {{
-{servers}
-        keepalive 32;
-    }}
-
-    server {{
-        listen 127.0.0.1:{port};
-        error_page 413 = @too_large;
-
-        location / {{
-            proxy_pass http://rasa;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host $host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_read_timeout 120s;
-            # A POST is retried on the other instance only if it never reached the first.
-            proxy_next_upstream error timeout;
-        }}
-
-        location @too_large {{
-            default_type application/json;
-            return 413 '{{"error": "the request is too large"}}';
-        }}
-    }}
+    include {site};
 }}
 """
+
+
+def production_env() -> dict[str, str]:
+    """deploy/env.production.template as KEY -> value (quotes removed), as systemd and
+    python-dotenv read it."""
+    values = {}
+    for line in (DEPLOY / "env.production.template").read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip().strip('"')
+    return values
+
+
+def _unit_lines(unit: str, key: str) -> list[str]:
+    return [line.split("=", 1)[1] for line in (DEPLOY / "systemd" / unit).read_text().splitlines()
+            if line.startswith(f"{key}=")]
+
+
+def unit_command(unit: str, instance: str = "") -> list[str]:
+    """The unit's ExecStart, with this checkout for /opt/clinic-chat and `instance` for %i."""
+    [line] = _unit_lines(unit, "ExecStart")
+    return [part.replace(INSTALL_DIR, str(PROJECT_ROOT)).replace("%i", instance) for part in line.split()]
+
+
+def unit_environment(unit: str) -> dict[str, str]:
+    env = {}
+    for line in _unit_lines(unit, "Environment"):
+        for item in line.split():
+            key, _, value = item.partition("=")
+            env[key] = value
+    return env
+
+
+def deployed_site(*, rasa_ports: list[int], page_port: int, https_port: int, http_port: int, cert: Path,
+                  key: Path, log_dir: Path, emergency: str) -> str:
+    """deploy/nginx/clinic-chat.conf with this machine's ports, files and logs. Each value
+    replaced must be found exactly where the deployed file has it, so a change to that
+    file's shape fails here rather than going untested."""
+    text = (DEPLOY / "nginx" / "clinic-chat.conf").read_text()
+    upstreams = "\n".join(f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in rasa_ports)
+    replacements = [
+        ("    server 127.0.0.1:5005 max_fails=1 fail_timeout=5s;\n"
+         "    server 127.0.0.1:5006 max_fails=1 fail_timeout=5s;", upstreams, 1),
+        ("    server 127.0.0.1:8080;", f"    server 127.0.0.1:{page_port};", 1),
+        ("    listen 80;\n    listen [::]:80;", f"    listen 127.0.0.1:{http_port};", 1),
+        ("    listen 443 ssl http2;\n    listen [::]:443 ssl http2;",
+         f"    listen 127.0.0.1:{https_port} ssl http2;", 1),
+        ("/etc/letsencrypt/live/chat.clinic.example/fullchain.pem", str(cert), 1),
+        ("/etc/letsencrypt/live/chat.clinic.example/privkey.pem", str(key), 1),
+        ("/var/log/nginx/clinic-chat-access.log", str(log_dir / "nginx-access.log"), 2),
+        ("/var/log/nginx/clinic-chat-error.log", str(log_dir / "nginx-error.log"), 1),
+        ("call 911 now", f"call {emergency} now", 2),
+    ]
+    for old, new, count in replacements:
+        if text.count(old) != count:
+            raise StartupError(f"deploy/nginx/clinic-chat.conf: expected {old!r} {count} time(s); "
+                               "update tests/support/prod_stack.py with the file")
+        text = text.replace(old, new)
+    return text
