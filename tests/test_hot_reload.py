@@ -127,6 +127,30 @@ def test_a_broken_page_is_logged_and_its_last_good_version_keeps_serving(kb, cap
     assert "Fixed" in restarted.search("can I drive home", k=1)[0].section.text
 
 
+@pytest.mark.parametrize(("edit", "named"), [
+    (lambda text: text.replace("topics: [driving]", "topics: [driving, activty]"), "unknown topic 'activty'"),
+    (lambda text: text.replace("## Can I drive home?\n", "## Can I drive home?\nTopic: walking\n\n"),
+     "the topic 'walking'"),
+    (lambda text: text.replace("after the injection.", "after the injection. <p>Advertisement</p>"), "HTML"),
+    (lambda text: text.replace("after the injection.", "after the injection, it is nothing to worry about."),
+     "nothing to worry about"),
+    (lambda text: text.replace("after the injection.", "after the injection. Call 1-800-555-0199."),
+     "not one of the clinic's numbers"),
+])
+def test_an_edit_kb_check_refuses_never_reaches_patients(kb, caplog, edit, named):
+    """Found by the nurse trial: a published page edited with a wrong topic (and a test
+    marker) reached patients at once, while kb check refused it and the log said nothing."""
+    knowledge, settings = kb
+    assistant, _ = make(settings)
+    (knowledge / "drive.md").write_text(edit(DRIVE).replace("Ask someone", "TEST MARKER ask someone"))
+    with caplog.at_level(logging.ERROR, logger="chatbot.retrieval.service"):
+        assistant.maybe_reload()
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert any(named in e and "last good version keeps serving" in e for e in errors), errors
+    served = assistant.search("can I drive home", k=1)[0].section.text
+    assert "TEST MARKER" not in served and "Ask someone" in served
+
+
 def test_a_new_page_that_is_broken_is_skipped(kb, caplog):
     knowledge, settings = kb
     assistant, _ = make(settings)

@@ -330,6 +330,7 @@
       super(kind);
       this.kind = kind;
       this.status = status;
+      this.messages = []; // replies the server sent with the error (an escalation)
     }
   }
 
@@ -600,6 +601,9 @@
           this.setPending(false);
           return this.deliver(message, true);
         }
+        if (error instanceof ChatError && error.messages && error.messages.length) {
+          this.append(groupMessages(error.messages).map((group) => this.render(group, true)).filter(Boolean));
+        }
         this.showError(error, () => this.deliver(message));
       } finally {
         if (generation === this.generation) this.setPending(false);
@@ -668,9 +672,19 @@
       } finally {
         clearTimeout(timer);
       }
-      if (response.status === 429) throw new ChatError("rateLimited", 429);
-      if (response.status === 403) throw new ChatError("forbidden", 403);
-      if (!response.ok) throw new ChatError("serverError", response.status);
+      if (!response.ok) {
+        const kind = response.status === 429 ? "rateLimited" : response.status === 403 ? "forbidden" : "serverError";
+        const error = new ChatError(kind, response.status);
+        // A 503 may still carry an escalation (the message could not be stored, or the
+        // dialogue could not run): the patient must see it.
+        try {
+          const detail = await response.json();
+          if (detail && Array.isArray(detail.messages)) error.messages = detail.messages;
+        } catch {
+          /* not JSON: nothing more to show */
+        }
+        throw error;
+      }
       try {
         return await response.json();
       } catch {

@@ -128,6 +128,34 @@ def unavailable_reply(escalated: bool) -> dict[str, Any]:
     }
 
 
+async def escalation_without_the_dialogue(app: Any, sender: str, text: str) -> list[dict[str, Any]]:
+    """The escalation this message gets, when the dialogue itself could not run (a lock or
+    tracker store down, the model failing): triage and the NLG need neither store, so an
+    emergency is still told to call the emergency number. A message the screen is unsure
+    about gets the advice a "yes" to its check question would: there is no dialogue to ask
+    it in, and in doubt we escalate."""
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    from chatbot.escalation import escalation_response
+    from chatbot.screen.decide import decide
+    from chatbot.screen.model import default_screen
+
+    try:
+        decision = decide(text, screen=default_screen())
+        unsure = decision.decided_by == "check" and decision.candidates
+        level = decision.candidates[0].level_if_yes if unsure else decision.level
+        if level not in ("urgent", "emergency"):
+            return []
+        name = escalation_response(level, text, get_settings(), None, self_harm=decision.self_harm)
+        agent = app.ctx.agent
+        tracker = DialogueStateTracker.from_events(sender, [], slots=agent.domain.slots)
+        message = await agent.nlg.generate(name, tracker, "rest")
+        return [{"recipient_id": sender, **message}] if message else []
+    except Exception as error:  # the generic reply below still names the emergency number
+        log.error("Escalating without the dialogue failed (%s)", type(error).__name__)
+        return []
+
+
 def _error(status: int, message: str, **extra: Any) -> HTTPResponse:
     return response.json({"error": message, **extra}, status=status)
 
@@ -308,7 +336,10 @@ class ClinicRestInput(RestInput):
                 await on_new_message(UserMessage(text, collector, sender, input_channel=self.name()))
             except Exception as error:  # logged without the patient's text
                 log.error("Handling a message failed (%s)", type(error).__name__)
-                return _error(503, unavailable_text())
+                fallback = await escalation_without_the_dialogue(request.app, sender, text)
+                # Not stored, so not acknowledged (503): the patient sends it again; the
+                # escalation is shown all the same, as for a store failure below.
+                return _error(503, unavailable_text(bool(fallback)), messages=fallback)
             finally:
                 _failed_actions.reset(tokens[0])
                 store_failures.reset(tokens[1])

@@ -20,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from chatbot.errors import ChatbotError
+from chatbot.retrieval.page_content import clinic_numbers, content_problems
 
 PROCEDURES = ("facet_joint", "medial_branch_block", "trigger_point", "general")
 # The topic names a page may list under 'topics'. The assistant's intents map onto them
@@ -227,12 +228,26 @@ def _parse_page(text: str, relative_path: str) -> Page:
     reviewed_line = _key_line(front, "last_reviewed")
     last_reviewed = _checked_date(meta.get("last_reviewed"), relative_path, reviewed_line)
 
+    unknown = [topic for topic in topics if topic not in TOPICS]
+    if unknown:
+        raise PageError(f"unknown topic {unknown[0]!r}", fix=f"use topics from: {', '.join(sorted(TOPICS))}",
+                        path=relative_path, line=_key_line(front, "topics"))
+
     body = text[match.end():]
     found: list[Section] = []
+    known = clinic_numbers()
     for heading, body_text in split_sections(body):
+        at = re.search(rf"^##[ \t]+{re.escape(heading)}", body, re.MULTILINE)
+        heading_line = text[:match.end() + (at.start() if at else 0)].count("\n") + 1
         topic, body_text = section_topic(body_text)
-        if topic not in SECTION_TOPICS:
-            topic = ""  # a slip in the topic line never stops a page being served; kb check reports it
+        # kb check's errors hold a page back here too: what patients read is what passed it.
+        if topic and topic not in SECTION_TOPICS:
+            raise PageError(f"the section '## {heading}' has the topic {topic!r}, which is not in the list",
+                            fix="use one of: " + ", ".join(sorted(SECTION_TOPICS)),
+                            path=relative_path, line=heading_line + 2)
+        for problem, fix in content_problems(body_text, known):
+            raise PageError(f"the section '## {heading}' {problem}", fix=fix, path=relative_path,
+                            line=heading_line)
         if body_text:
             found.append(Section(relative_path, title.strip(), heading, body_text, procedure, tuple(topics),
                                     topic))

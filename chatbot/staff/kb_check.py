@@ -32,6 +32,7 @@ from urllib.parse import unquote, urlsplit
 import yaml
 
 from chatbot import triage
+from chatbot.retrieval.page_content import clinic_numbers, content_problems
 from chatbot.retrieval.pages import (
     PAGE_YAML_LOADER,
     PROCEDURES,
@@ -122,24 +123,6 @@ class CheckReport:
         return [f for f in self.findings if f.severity == "warning"]
 
 
-# What a page must not pass on to patients word for word (issue 19: a nurse pasted it).
-_HTML_TAG = re.compile(
-    r"</?(?:p|a|div|span|br|strong|em|b|i|ul|ol|li|h[1-6]|img|table|tr|td|script|style)\b[^>]*>",
-    re.IGNORECASE)
-_WEB_RESIDUE = re.compile(
-    r"\b(?:advertisement|skip to (?:main )?content|cookie (?:settings|policy|preferences)"
-    r"|accept (?:all )?cookies|all rights reserved|privacy policy|terms of use|subscribe to our newsletter"
-    r"|sign up for our|share on (?:facebook|twitter)|print this page|back to top|read more)\b|©|\(c\) \d{4}",
-    re.IGNORECASE)
-_PLAIN_HTTP = re.compile(r"\bhttp://", re.IGNORECASE)
-_REASSURANCE = re.compile(
-    r"\b(?:nothing to worry about|no need to worry|(?:do not|don't|dont) worry"
-    r"|nothing to be concerned about|no cause for concern"
-    r"|(?:is|are) (?:completely |totally |perfectly )?harmless"
-    r"|never (?:serious|dangerous))\b",
-    re.IGNORECASE)
-_PHONE_NUMBER = re.compile(r"(?<!\d)(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}(?!\d)"
-                           r"|\b1[\s.-]?8\d\d[\s.-]?[A-Z0-9]{3}[\s.-]?[A-Z0-9]{4}\b")
 _PROCEDURE_WORDS = {
     "facet_joint": re.compile(r"\bfacet", re.IGNORECASE),
     "medial_branch_block": re.compile(r"\bmedial branch|\bmbb\b|\bblock\b", re.IGNORECASE),
@@ -423,29 +406,8 @@ class _PageChecker:
         call, unsafe reassurance, and (on a procedure page) an answer that never names
         its procedure."""
         where = f"the section '## {heading.text}'"
-        tag = _HTML_TAG.search(body)
-        if tag:
-            self.error(heading.line, f"{where} has HTML pasted from a web page ({tag.group()!r})",
-                       "write it as plain text; for a link use [words](https://...)")
-        residue = _WEB_RESIDUE.search(body)
-        if residue:
-            self.error(heading.line, f"{where} has text from a web page's frame ({residue.group()!r})",
-                       "delete it: patients would read it as the clinic's advice")
-        if _PLAIN_HTTP.search(body):
-            self.error(heading.line, f"{where} has an http:// link",
-                       "use the page's https:// address (or leave the link out)")
-        calm = _REASSURANCE.search(body)
-        if calm:
-            self.error(heading.line, f"{where} tells patients {calm.group()!r}",
-                       "say what is common and when to call instead; the assistant never says a "
-                       "symptom is nothing to worry about")
-        for number in _PHONE_NUMBER.findall(body):
-            digits = re.sub(r"\D", "", number)
-            if digits[-10:] not in self.known_numbers:
-                self.error(heading.line, f"{where} gives the phone number {number.strip()!r}, which is not "
-                           "one of the clinic's numbers in .env",
-                           "remove it; the assistant adds the clinic's own numbers (CLINIC_PHONE, "
-                           "URGENT_CARE_PHONE) to its replies")
+        for problem, fix in content_problems(body, self.known_numbers):
+            self.error(heading.line, f"{where} {problem}", fix)
         if self.info.procedure in _PROCEDURE_WORDS and not _PROCEDURE_WORDS[self.info.procedure].search(
                 f"{heading.text} {body}"):
             self.warn(heading.line, f"{where} never names its procedure",
@@ -591,16 +553,6 @@ def catalogue_paths(knowledge_dir: Path) -> list[Path]:
     if local.exists() and (not used.exists() or local.resolve() != used.resolve()):
         paths.append(local)
     return paths
-
-
-def clinic_numbers() -> frozenset[str]:
-    """The numbers a page may give: the clinic's settings (last 10 digits)."""
-    from chatbot.settings import load_settings
-
-    settings = load_settings()
-    numbers = (settings.clinic_phone, settings.urgent_care_phone, settings.emergency_number,
-               settings.crisis_line)
-    return frozenset(re.sub(r"\D", "", n)[-10:] for n in numbers if n)
 
 
 def _question_key(heading: str) -> str:
