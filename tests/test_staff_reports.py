@@ -101,10 +101,10 @@ def test_cli_done_and_files_go_under_var_reports_by_default(tmp_path):
     env = {"CALLBACK_DB": str(store.path)}
     shown = run("callbacks", env=env)
     assert shown.returncode == 0 and first in shown.stdout and "2 waiting" in shown.stdout
-    done = run("callbacks", "--done", first.lower(), env=env)
+    done = run("callbacks", "--done", first.lower(), "--by", "Nurse Kim", "--outcome", "called back", env=env)
     assert done.returncode == 0 and f"Marked {first} done" in done.stdout
     assert "1 waiting" in run("callbacks", env=env).stdout
-    missing = run("callbacks", "--done", "CB-NOPE", env=env)
+    missing = run("callbacks", "--done", "CB-NOPE", "--by", "Nurse Kim", "--outcome", "x", env=env)
     assert missing.returncode == 1 and "no callback request" in missing.stderr
     written = run("callbacks", "--html", str(tmp_path / "cb.html"), env=env)
     assert written.returncode == 0 and (tmp_path / "cb.html").exists()
@@ -146,8 +146,26 @@ def test_callbacks_as_a_nurse_works_them(tmp_path):
     assert done.returncode == 0 and f"Marked {urgent} done" in done.stdout
     handled = run("callbacks", "--all", env=env).stdout
     assert "by Nurse Kim: sent to urgent care" in handled and "1 waiting" in handled
-    assert run("callbacks", "--undo", urgent, env=env).returncode == 0
+    assert run("callbacks", "--undo", urgent, "--by", "Nurse Lee", env=env).returncode == 0
     assert "2 waiting" in run("callbacks", env=env).stdout
+    # Found by the nurse trial: an undo erased the earlier note; now the history keeps it.
+    history = run("callbacks", "--all", env=env).stdout
+    assert "done by Nurse Kim: sent to urgent care" in history and "undone by Nurse Lee" in history
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (("--done", "CB-AAAAAA"), "--by and --outcome are needed"),
+    (("--done", "CB-AAAAAA", "--by", "Nurse Kim"), "--outcome is needed"),
+    (("--done", "CB-AAAAAA", "--by", " ", "--outcome", "called"), "--by is needed"),
+    (("--undo", "CB-AAAAAA"), "--by is needed"),
+])
+def test_a_request_leaves_the_worklist_only_with_who_and_how(tmp_path, args, says):
+    """Found by the nurse trial: `--done ID` alone took an URGENT request off the list with
+    no name and no outcome."""
+    store = filed(tmp_path)
+    result = run("callbacks", *args, env={"CALLBACK_DB": str(store.path)})
+    assert result.returncode == 2 and says in result.stderr and "--by \"Nurse Kim\"" in result.stderr
+    assert all(c.done is None for c in store.all())
 
 
 def test_a_missing_callback_database_is_an_error_not_nothing_waiting(tmp_path):
@@ -165,7 +183,7 @@ def test_one_patients_diary_can_be_printed_with_its_relief_summary(tracker, tmp_
     assert "<strong>Summary:</strong> best relief 88% at 1.0 h" in page
     env = {"TRACKER_DB_URL": f"sqlite:///{tracker.path}", "CLINIC_TIMEZONE": "America/New_York"}
     other = run("diaries", "--since", "2026-11-01", "--until", "2026-11-30", "--patient", "nobody", env=env)
-    assert other.returncode == 0 and "No pain diary for patient reference nobody" in other.stderr
+    assert other.returncode == 1 and "no pain diary for patient reference nobody" in other.stderr
 
 
 def test_fhir_bundle_links_each_observation_to_a_patient_staff_can_map(tracker, tmp_path):
@@ -206,3 +224,26 @@ def test_diaries_date_filters_pick_the_period(tracker):
     before = run("diaries", "--since", "2026-11-01", "--until", "2026-11-09", env=env)
     reference = diaries.read_diaries(f"sqlite:///{tracker.path}", 0, 4e9)[0].reference
     assert reference in inside.stdout and reference not in before.stdout
+
+
+def test_one_patients_diary_files_never_replace_the_clinic_wide_report(tracker, tmp_path):
+    """Found by the nurse trial: `--patient` with a code matching no diary printed "no diary"
+    and then overwrote the clinic-wide HTML (and FHIR) report of the same name with an
+    empty one; a patient's own export did the same."""
+    env = {"TRACKER_DB_URL": f"sqlite:///{tracker.path}", "CLINIC_TIMEZONE": "America/New_York"}
+    period = ("--since", "2026-11-01", "--until", "2026-11-30")
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    everyone = run("diaries", *period, "--html", str(folder / "all.html"), env=env)
+    assert everyone.returncode == 0
+    wrong = run("diaries", *period, "--patient", "3f9k2a7c01de", "--html", str(folder / "all.html"), env=env)
+    assert wrong.returncode == 1 and "no file written" in wrong.stderr
+    assert "No pain diaries" not in (folder / "all.html").read_text()
+
+    reference = diaries.read_diaries(f"sqlite:///{tracker.path}", 0, 4e9)[0].reference
+    done = run("diaries", *period, "--patient", reference, "--html", str(folder), "--fhir", str(folder),
+               env=env)
+    assert done.returncode == 0, done.stderr
+    names = sorted(path.name for path in folder.iterdir())
+    stamp = f"diaries-{reference}-2026-11-01_to_2026-11-30"
+    assert names == ["all.html", f"{stamp}.fhir.json", f"{stamp}.html"], names

@@ -38,13 +38,15 @@ CREATE TABLE IF NOT EXISTS callbacks (
     delivered REAL,
     done REAL,
     done_by TEXT NOT NULL DEFAULT '',
-    outcome TEXT NOT NULL DEFAULT ''
+    outcome TEXT NOT NULL DEFAULT '',
+    history TEXT NOT NULL DEFAULT '[]'
 )
 """
 # Columns added after the first release, added to an older file when it is opened.
-_ADDED_COLUMNS = {"done_by": "TEXT NOT NULL DEFAULT ''", "outcome": "TEXT NOT NULL DEFAULT ''"}
+_ADDED_COLUMNS = {"done_by": "TEXT NOT NULL DEFAULT ''", "outcome": "TEXT NOT NULL DEFAULT ''",
+                  "history": "TEXT NOT NULL DEFAULT '[]'"}
 _COLUMNS = ("id, created, conversation, name, phone, phone_display, best_time, reason, excerpt, attempts, "
-            "next_attempt, last_error, delivered, done, done_by, outcome")
+            "next_attempt, last_error, delivered, done, done_by, outcome, history")
 _ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: read over the phone
 
 
@@ -75,6 +77,9 @@ class StoredCallback:
     done: float | None
     done_by: str = ""  # the nurse who handled it
     outcome: str = ""  # what came of the call, in the nurse's words
+    # Every "done" and "undo", oldest first: {"at", "action", "by", "outcome"}. An undo
+    # never erases who did what before.
+    history: tuple[dict[str, Any], ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         """What the clinic's system receives (and the CSV / HTML report shows)."""
@@ -191,22 +196,39 @@ class CallbackStore:
 
     def mark_done(self, callback_id: str, now: float | None = None, by: str = "", outcome: str = "") -> bool:
         """True if the request exists (done again keeps the first time, name and outcome)."""
+        at = time.time() if now is None else now
         with self._connect() as db:
             cursor = db.execute(
                 "UPDATE callbacks SET done = COALESCE(done, ?), "
                 "done_by = CASE WHEN done IS NULL THEN ? ELSE done_by END, "
                 "outcome = CASE WHEN done IS NULL THEN ? ELSE outcome END WHERE id = ?",
-                (time.time() if now is None else now, by.strip(), outcome.strip(),
-                 callback_id.strip().upper()),
+                (at, by.strip(), outcome.strip(), callback_id.strip().upper()),
             )
+            if cursor.rowcount:
+                self._note(db, callback_id, {"at": at, "action": "done", "by": by.strip(),
+                                             "outcome": outcome.strip()})
             return cursor.rowcount > 0
 
-    def undo_done(self, callback_id: str) -> bool:
-        """Back on the worklist (marked done by mistake). True if the request exists."""
+    def undo_done(self, callback_id: str, by: str = "", now: float | None = None) -> bool:
+        """Back on the worklist (marked done by mistake); the history keeps the earlier
+        note. True if the request exists."""
         with self._connect() as db:
             cursor = db.execute("UPDATE callbacks SET done = NULL, done_by = '', outcome = '' WHERE id = ?",
                                 (callback_id.strip().upper(),))
+            if cursor.rowcount:
+                self._note(db, callback_id, {"at": time.time() if now is None else now, "action": "undone",
+                                             "by": by.strip(), "outcome": ""})
             return cursor.rowcount > 0
+
+    @staticmethod
+    def _note(db: sqlite3.Connection, callback_id: str, entry: dict[str, Any]) -> None:
+        key = callback_id.strip().upper()
+        (raw,) = db.execute("SELECT history FROM callbacks WHERE id = ?", (key,)).fetchone()
+        try:
+            history = json.loads(raw) if raw else []
+        except ValueError:
+            history = []
+        db.execute("UPDATE callbacks SET history = ? WHERE id = ?", (json.dumps([*history, entry]), key))
 
 
 def _stored(row: tuple[Any, ...]) -> StoredCallback:
@@ -227,11 +249,16 @@ def _stored(row: tuple[Any, ...]) -> StoredCallback:
         done,
         done_by,
         outcome,
+        history,
     ) = row
     try:
         lines = json.loads(excerpt)
     except ValueError:
         lines = []
+    try:
+        notes = tuple(json.loads(history or "[]"))
+    except ValueError:
+        notes = ()
     request = CallbackRequest(conversation, name, phone, display, best_time, reason, lines)
     return StoredCallback(callback_id, created, request, attempts, next_attempt, last_error, delivered, done,
-                          done_by, outcome)
+                          done_by, outcome, notes)

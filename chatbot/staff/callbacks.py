@@ -46,11 +46,21 @@ def trigger(callback: StoredCallback) -> str:
 
 
 def _done(c: StoredCallback, zone: ZoneInfo) -> str:
-    if c.done is None:
-        return ""
-    by = f" by {c.done_by}" if c.done_by else ""
-    outcome = f": {c.outcome}" if c.outcome else ""
-    return f"{_when(c.done, zone)}{by}{outcome}"
+    """When and by whom it was handled, and what came of it; then any earlier marks that
+    were undone, so nothing a nurse recorded disappears."""
+    now = ""
+    if c.done is not None:
+        by = f" by {c.done_by}" if c.done_by else ""
+        outcome = f": {c.outcome}" if c.outcome else ""
+        now = f"{_when(c.done, zone)}{by}{outcome}"
+    undone = [e for e in c.history if e.get("action") == "undone"]
+    if not undone:
+        return now
+    earlier = "; ".join(
+        f"{_when(e.get('at'), zone)} {e.get('action')} by {e.get('by') or '?'}"
+        + (f": {e['outcome']}" if e.get("outcome") else "")
+        for e in c.history)
+    return f"{now} (history: {earlier})" if now else f"history: {earlier}"
 
 
 def _row(c: StoredCallback, zone: ZoneInfo, now: float | None = None) -> list[str]:

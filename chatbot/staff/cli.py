@@ -293,10 +293,16 @@ def cmd_report_diaries(args: argparse.Namespace) -> int:
         return 1
     found = diaries.for_patient(events, args.patient)
     if args.patient and not found:
-        print(f"No pain diary for patient reference {args.patient} in this period.", file=sys.stderr)
+        # Nothing written: an empty file would replace the last report of that name.
+        print(f"error: no pain diary for patient reference {args.patient} in this period "
+              "(check the code the patient read out, or widen --since/--until); no file written.",
+              file=sys.stderr)
+        return 1
     now = datetime.now(ZoneInfo(settings.clinic_timezone))
     last_day = end - dt.timedelta(days=1)  # `end` is the start of the day after the period
-    stamp = f"{start:%Y-%m-%d}_to_{last_day:%Y-%m-%d}"
+    # One patient's files are named for that patient: never the clinic-wide report's name.
+    who = f"{found[0].reference}-" if args.patient else ""
+    stamp = f"{who}{start:%Y-%m-%d}_to_{last_day:%Y-%m-%d}"
     print(diaries.format_table(found))
     status = 0
     if args.csv is not None:
@@ -327,9 +333,19 @@ def cmd_report_callbacks(args: argparse.Namespace) -> int:
     store = CallbackStore(settings.callback_db)
     zone = ZoneInfo(settings.clinic_timezone)
     if args.done or args.undo:
+        # A request leaves the worklist only with who handled it and how (nurse trial: an
+        # urgent request was marked done with neither, and nothing said who or why).
+        missing = [flag for flag, value in (("--by", args.by), ("--outcome", args.outcome))
+                   if not (value or "").strip() and (args.done or flag == "--by")]
+        if missing:
+            example = ('--done CB-7K3Q2M --by "Nurse Kim" --outcome "advised urgent care"' if args.done
+                       else '--undo CB-7K3Q2M --by "Nurse Kim"')
+            print(f"error: {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} needed, e.g. "
+                  f"chatbot report callbacks {example}", file=sys.stderr)
+            return 2
         chosen = args.done or args.undo
-        changed = (store.mark_done(chosen, by=args.by or "", outcome=args.outcome or "") if args.done
-                   else store.undo_done(chosen))
+        changed = (store.mark_done(chosen, by=args.by, outcome=args.outcome) if args.done
+                   else store.undo_done(chosen, by=args.by))
         if not changed:
             print(f"error: no callback request {chosen!r} (see chatbot report callbacks --all)",
                   file=sys.stderr)
@@ -478,7 +494,8 @@ def _add_report_commands(commands: argparse._SubParsersAction) -> None:
     calls.add_argument("--by", metavar="NAME", help="with --done: who handled it")
     calls.add_argument("--outcome", metavar="TEXT",
                        help='with --done: what came of it, e.g. "advised urgent care"')
-    calls.add_argument("--undo", metavar="ID", help="put a request marked done by mistake back on the list")
+    calls.add_argument("--undo", metavar="ID",
+                       help="put a request marked done by mistake back on the list (with --by NAME)")
     _file_options(calls, ("csv", "html"))
     calls.set_defaults(func=cmd_report_callbacks)
 
