@@ -503,3 +503,17 @@ def test_an_answer_on_a_procedure_page_that_never_names_it_is_a_warning(kb):
             + ANSWER.replace("After a trigger point injection most", "Most") + "\n")
     (kb / "page.md").write_text(make_page(body=body))
     assert any("never names its procedure" in w for w in findings(kb, "warning"))
+
+
+def test_an_unreviewed_change_to_the_word_groups_fails_the_check(tmp_path):
+    """Found by the nurse trial: the guide's own example (adding `back` to the groin group)
+    made 30 labelled messages emergencies ("how long will my back stay numb"), and
+    `make kb-check` said 0 errors; only `triage --changes` showed it."""
+    knowledge = tmp_path / "knowledge"
+    shutil.copytree(REPO / "knowledge", knowledge)
+    assert not [f for f in check_knowledge(knowledge).findings if "red-flag catalogue" in f.problem]
+    lexicon = knowledge / "triage" / "lexicon.md"
+    text = lexicon.read_text()
+    lexicon.write_text(text.replace("- English: groin*, saddle,", "- English: groin*, back, saddle,"))
+    errors = [f for f in check_knowledge(knowledge).errors if "changed since a clinician" in f.problem]
+    assert len(errors) == 1 and "chatbot triage --changes" in errors[0].fix

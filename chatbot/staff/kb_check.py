@@ -545,6 +545,22 @@ def _catalogue_findings(paths: Iterable[Path]) -> list[Finding]:
     return findings
 
 
+def _unreviewed_catalogue(triage_dir: Path) -> list[Finding]:
+    """An edit to the red-flag rules or word groups that nobody has looked at with
+    `chatbot triage --changes` (nurse trial: adding 'back' to the groin group made 30
+    labelled messages emergencies, and this check said 0 errors)."""
+    from chatbot.staff.triage_changes import unreviewed
+
+    catalogue = triage_dir / "red-flags.md"
+    if not catalogue.is_file() or not unreviewed(triage_dir):
+        return []
+    return [Finding(catalogue, 1, "error",
+                    "the red-flag catalogue or its word groups (lexicon.md) changed since a clinician last "
+                    "reviewed what the change does to labelled messages",
+                    "run `chatbot triage --changes`, review the list with a clinician, then "
+                    "`chatbot triage --changes --accept` (or undo the edit)")]
+
+
 def catalogue_paths(knowledge_dir: Path) -> list[Path]:
     """The catalogue the assistant uses, and the one in this knowledge folder if different."""
     used = Path(os.environ.get(triage.CATALOGUE_ENV) or triage.DEFAULT_CATALOGUE)
@@ -662,6 +678,8 @@ def check_knowledge(knowledge_dir: Path, catalogues: Iterable[Path] | None = Non
 
     report.findings.extend(_catalogue_findings(
         catalogue_paths(knowledge_dir) if catalogues is None else catalogues))
+    if catalogues is None:
+        report.findings.extend(_unreviewed_catalogue(knowledge_dir / "triage"))
     report.findings.sort(key=lambda f: (str(f.path), f.line, f.severity))
     return report
 

@@ -20,6 +20,10 @@ from chatbot import PROJECT_ROOT, triage
 from chatbot.screen import corpus
 
 DECISIONS_FILE = PROJECT_ROOT / "data" / "triage" / "rule_decisions.tsv"
+# The catalogue and word groups those decisions were reviewed with (sha256 of both files):
+# `kb check` refuses a catalogue nobody has looked at with --changes since it was edited.
+REVIEWED_FILE = PROJECT_ROOT / "data" / "triage" / "rule_decisions.reviewed"
+CATALOGUE_FILES = ("red-flags.md", "lexicon.md")
 HEADER = ("writer", "message_sha1", "label", "rules_level")
 RANK = {"routine": 0, "urgent": 1, "emergency": 2}
 
@@ -76,11 +80,32 @@ def changes(decided: list[tuple[corpus.Example, str]], path: Path = DECISIONS_FI
     return moved
 
 
-def accept(decided: list[tuple[corpus.Example, str]], path: Path = DECISIONS_FILE) -> int:
+def accept(decided: list[tuple[corpus.Example, str]], path: Path = DECISIONS_FILE,
+           triage_dir: Path | None = None, reviewed: Path = REVIEWED_FILE) -> int:
     rows = ["\t".join(HEADER)]
     rows += ["\t".join((e.writer, message_key(e.message), e.level, level)) for e, level in decided]
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    reviewed.write_text(catalogue_fingerprint(triage_dir or default_triage_dir()) + "\n", encoding="utf-8")
     return len(decided)
+
+
+def default_triage_dir() -> Path:
+    """The folder of the catalogue the assistant uses (RED_FLAG_CATALOGUE, else knowledge/triage)."""
+    return triage.catalogue_path().parent
+
+
+def catalogue_fingerprint(triage_dir: Path) -> str:
+    digest = hashlib.sha256()
+    for name in CATALOGUE_FILES:
+        path = triage_dir / name
+        digest.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"") + b"\0")
+    return digest.hexdigest()
+
+
+def unreviewed(triage_dir: Path, reviewed: Path = REVIEWED_FILE) -> bool:
+    """True when the catalogue or its word groups changed since `--changes --accept`."""
+    recorded_print = reviewed.read_text(encoding="utf-8").strip() if reviewed.is_file() else ""
+    return recorded_print != catalogue_fingerprint(triage_dir)
 
 
 def format_changes(moved: list[Change]) -> str:
@@ -96,6 +121,9 @@ def format_changes(moved: list[Change]) -> str:
         for change in group:
             e = change.example
             lines.append(f"  {change.before} -> {change.now} ({change.direction}; labelled {e.level}) "
-                         f"{e.path.name}:{e.line}: {e.message[:90]!r}")
+                         f"{e.path.name}:{e.line}: {e.message!r}")
+            # Which rule decides it now, so a clinician can judge it (nurse trial).
+            why = triage.classify(e.message).reasons
+            lines.append(f"      now: {'; '.join(why) if why else 'no rule fires (routine)'}")
     lines.append("Review these with a clinician. If they are right: chatbot triage --changes --accept")
     return "\n".join(lines)
