@@ -597,8 +597,9 @@ def serve(settings: Settings) -> int:
     print(
         "\nThe assistant is running.\n"
         f"  Website:     {stack.web_url}   (the chat widget on a mock clinic page)\n"
-        f"  REST chat:   POST {stack.rasa_url}/webhooks/rest/webhook "
-        '{"sender": "you", "message": "hello"}\n'
+        f"  REST chat:   POST {stack.rasa_url}/webhooks/rest/conversations for a conversation token, then\n"
+        f"               POST {stack.rasa_url}/webhooks/rest/webhook "
+        '{"sender": TOKEN, "message": "hello"}  (README.md shows it with curl)\n'
         "  Terminal:    make shell   (in another terminal)\n"
         f"  Logs:        {stack.log_dir}/\n"
         "Press Ctrl-C to stop.",

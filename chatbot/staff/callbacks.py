@@ -12,6 +12,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from chatbot.callbacks.store import StoredCallback
+from chatbot.patient_ref import patient_ref
 from chatbot.staff.masking import mask_personal
 from chatbot.staff.report_files import csv_text, table
 
@@ -110,10 +111,10 @@ def format_table(callbacks: list[StoredCallback], zone: ZoneInfo, show_done: boo
 
 def to_csv(callbacks: list[StoredCallback], zone: ZoneInfo) -> str:
     return csv_text(
-        HEADER + ["what the patient said (masked)", "conversation", "excerpt"],
+        HEADER + ["what the patient said (masked)", "patient ref", "excerpt"],
         [
             _row(c, zone)
-            + [mask_personal(trigger(c)), c.request.conversation,
+            + [mask_personal(trigger(c)), patient_ref(c.request.conversation),
                " | ".join(f"{x['who']}: {x['text']}" for x in c.request.excerpt)]
             for c in callbacks
         ],

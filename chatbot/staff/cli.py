@@ -514,7 +514,7 @@ def say_where() -> None:
 
     settings = load_settings()
     env_file = PROJECT_ROOT / ".env"
-    used = str(env_file) if env_file.is_file() else f"no {env_file}, so the defaults"
+    used = str(env_file) if env_file.is_file() else f"the built-in defaults (there is no {env_file})"
     print(f"chatbot: settings from {used}; knowledge {settings.knowledge_dir}; chats {settings.tracker_db}; "
           f"call backs {settings.callback_db}", file=sys.stderr)
 

@@ -105,7 +105,9 @@ def format_table(diaries: list[PatientDiary]) -> str:
 
 
 def to_csv(diaries: list[PatientDiary]) -> str:
-    return csv_text(HEADER + ["conversation"], [r + [d.conversation] for d in diaries for r in _rows([d])])
+    # The patient reference is the first column; the chat's own id (half the conversation's
+    # secret token) never leaves the assistant (nurse trial).
+    return csv_text(HEADER, [r for d in diaries for r in _rows([d])])
 
 
 def to_html(diaries: list[PatientDiary], generated: datetime) -> str:

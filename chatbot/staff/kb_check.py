@@ -678,7 +678,8 @@ def check_knowledge(knowledge_dir: Path, catalogues: Iterable[Path] | None = Non
 
     report.findings.extend(_catalogue_findings(
         catalogue_paths(knowledge_dir) if catalogues is None else catalogues))
-    if catalogues is None:
+    catalogue_broken = any(f.problem.startswith("red-flag catalogue:") for f in report.findings)
+    if catalogues is None and not catalogue_broken:  # a broken one is the error to fix first
         report.findings.extend(_unreviewed_catalogue(knowledge_dir / "triage"))
     report.findings.sort(key=lambda f: (str(f.path), f.line, f.severity))
     return report

@@ -256,6 +256,9 @@ class ProdStack:
         self._saved_cert_env = os.environ.get("SSL_CERT_FILE")
         os.environ["SSL_CERT_FILE"] = str(self.cert_file)
 
+    def redis_ready(self) -> bool:
+        return _port_open(self.redis_port)
+
     def start_nginx(self, timeout: float = 30) -> None:
         prefix = self.workdir / "nginx"
         prefix.mkdir(parents=True, exist_ok=True)
