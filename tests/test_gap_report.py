@@ -79,7 +79,8 @@ def store(tmp_path) -> Store:
     s.turn("alice@example.com", "can I drink alcohol after my injection?", "ask_medication", NO_ANSWER)
     s.turn("alice@example.com", "how long will the numbness last?", "ask_numbness", answer(0.81))
     s.turn("bob-555-0101", "can I drink alcohol tonight", "ask_medication", NO_ANSWER)
-    s.turn("bob-555-0101", "<script>alert(1)</script> parking at the clinic", "nlu_fallback", answer(0.61))
+    # "I didn't understand" (no answer followed):
+    s.turn("bob-555-0101", "<script>alert(1)</script> parking at the clinic", "nlu_fallback", {})
     s.turn("carol", "=HYPERLINK(\"http://x\") do you validate parking", "out_of_scope", NO_ANSWER)
     s.turn("carol", "can I drink some alcohol later", "ask_driving", answer(0.35))  # weak match
     s.turn("dave", "asdfgh", "nlu_fallback", {"kind": "unreadable"})
@@ -269,3 +270,15 @@ def test_report_files_are_named_after_the_days_they_cover(store, tmp_path):
     result = run_cli("--since", "2026-11-01", "--until", "2026-11-30", "--csv", str(tmp_path), env=env)
     assert result.returncode == 0, result.stderr
     assert [p.name for p in tmp_path.glob("gaps-*.csv")] == ["gaps-2026-11-01_to_2026-11-30.csv"]
+
+
+def test_an_answered_question_is_not_a_gap_whatever_the_intent(tmp_path):
+    """Found by the nurse trial: "is walking ok after my medial branch block?" topped the
+    report as "not understood" (the intent classifier's fallback) though the patient got the
+    right answer every time."""
+    store = Store(tmp_path / "tracker.db")
+    store.turn("gina", "is walking ok after my medial branch block?", "nlu_fallback", answer(0.83))
+    store.turn("hank", "can I bring my dog to the clinic", "nlu_fallback")  # no answer followed
+    found, total = gaps.find_gaps(gaps.read_events(f"sqlite:///{store.path}", 0, 4e9), 4e9, 0.66)
+    assert total == 2 and [(g.text, g.reason) for g in found] == [("can I bring my dog to the clinic",
+                                                                    "not understood")]

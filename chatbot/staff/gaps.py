@@ -302,7 +302,10 @@ def _classify(event: Event, data: dict, replies: list[dict], weak_below: float) 
         reason = "not sure (offered questions)"
     elif score is not None and score < weak_below:
         reason = "weak match"
-    elif intent in FALLBACK_INTENTS:
+    elif intent in FALLBACK_INTENTS and "answer" not in kinds:
+        # The language model's "not understood" only matters if no answer followed: the
+        # knowledge search often answers what the intent classifier could not place
+        # (nurse trial: an answered question topped the report).
         reason = FALLBACK_INTENTS[intent]
     else:
         return None
