@@ -238,3 +238,26 @@ def test_the_production_settings_template_is_literal_for_systemd():
     values = production_env()
     assert not [key for key, value in values.items() if "${" in value or "$" in value.replace("$$", "")]
     assert values["TRUSTED_PROXIES"] and values["PUBLIC_URL"].startswith("https://")
+
+
+def test_the_systemd_units_are_valid_for_systemd(tmp_path):
+    """systemd's own checker over deploy/systemd (with this checkout for /opt/clinic-chat, so
+    the commands exist): what the production test starts by hand, systemd would accept."""
+    import shutil
+    import subprocess
+
+    from chatbot import PROJECT_ROOT
+    from tests.support.prod_stack import DEPLOY, INSTALL_DIR
+
+    if shutil.which("systemd-analyze") is None:
+        pytest.skip("systemd-analyze is not installed")
+    units = []
+    for unit in sorted((DEPLOY / "systemd").iterdir()):
+        name = unit.name.replace("@.service", "@5005.service")
+        (tmp_path / name).write_text(unit.read_text().replace(INSTALL_DIR, str(PROJECT_ROOT)))
+        units.append(str(tmp_path / name))
+    checked = subprocess.run(["systemd-analyze", "verify", "--man=no", *units], capture_output=True,
+                             text=True, timeout=120)
+    complaints = [line for line in (checked.stdout + checked.stderr).splitlines()
+                  if "clinic-chat" in line and "Unit clinic-chat-" not in line]
+    assert checked.returncode == 0 and not complaints, checked.stdout + checked.stderr

@@ -392,7 +392,7 @@ def unit_environment(unit: str) -> dict[str, str]:
     for line in _unit_lines(unit, "Environment"):
         for item in line.split():
             key, _, value = item.partition("=")
-            env[key] = value
+            env[key] = value.replace(INSTALL_DIR, str(PROJECT_ROOT))
     return env
 
 
