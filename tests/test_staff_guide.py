@@ -88,3 +88,17 @@ def test_preview_reads_plain_lines_and_json_lines(clinic_copy):
 
     text = _chatbot(["kb", "preview"], clinic_copy, stdin="can I shower tonight?\n")
     assert "The assistant would reply:" in text.stdout and "Question: can I shower tonight?" in text.stdout
+
+
+def test_preview_shows_the_buttons_the_patient_gets():
+    """Found by the nurse trial: for "is your question one of these?" the preview showed the
+    sentence but not the questions offered as buttons."""
+    from chatbot.retrieval.service import KnowledgeService
+    from chatbot.settings import load_settings
+    from chatbot.staff.kb_preview import format_preview, preview
+
+    assistant = KnowledgeService(load_settings())
+    result = preview("can i lift wieghts after my block", assistant.settings, assistant.index)
+    shown = format_preview(result)
+    buttons = [b["title"] for reply in result.replies for b in (reply.buttons or [])]
+    assert buttons and all(f"[button] {title}" in shown for title in buttons)

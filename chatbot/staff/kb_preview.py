@@ -156,6 +156,9 @@ def format_preview(result: Preview) -> str:
             continue
         out.append(f"  [{reply.kind}]")
         out.extend(f"    {line}" for line in (reply.text or "").splitlines())
+        # The buttons the patient can tap (nurse trial: "is your question one of these?"
+        # showed no questions).
+        out.extend(f"    [button] {button.get('title', '')}" for button in (reply.buttons or []))
         for source in reply.sources:
             draft = "   << DRAFT: patients do not get this yet" if source["page"] in result.drafts else ""
             out.append(f"    -> from {source['page']} › {source['section']} "
