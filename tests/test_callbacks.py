@@ -224,3 +224,14 @@ def test_a_call_back_after_urgent_advice_is_never_instead_of_it(tmp_path):
     assert "should be checked today" in reply.text and "do not wait for the nurse's call" in reply.text
     plain, _ = flow.submit(request, store, settings)
     assert "checked today" not in plain.text
+
+
+def test_the_excerpt_reads_taps_as_taps_and_cuts_at_a_word():
+    """Found by the nurse trial: the worklist showed `patient: /request_callback` and the
+    assistant's advice cut mid-word ("If it gets wors")."""
+    from chatbot.callbacks.flow import EXCERPT_CHARS, excerpt
+
+    long_advice = "Please call the clinic today. " * 20
+    lines = excerpt([("assistant", long_advice), ("patient", "/request_callback")])
+    assert lines[1]["text"] == "(tapped: Ask a nurse to call me)"
+    assert len(lines[0]["text"]) <= EXCERPT_CHARS + 2 and lines[0]["text"].endswith("today. …")

@@ -80,10 +80,29 @@ def reason(earlier_escalation: str | None, last_reply_kind: str | None) -> str:
     return "patient asked for a call"
 
 
+# Button payloads as the nurse should read them (the patient tapped, not typed, these).
+TAPPED = {"/request_callback": "(tapped: Ask a nurse to call me)",
+          "/start_pain_diary": "(tapped: Start my pain diary)",
+          "/check_yes": "(tapped: Yes)", "/check_no": "(tapped: No)", "/check_unsure": "(tapped: Not sure)"}
+
+
+def _readable(text: str) -> str:
+    if text.startswith("/"):
+        return TAPPED.get(text.split("{", 1)[0].strip(), f"(tapped a button: {text.lstrip('/')})")
+    return text
+
+
+def _cut(text: str) -> str:
+    """At most EXCERPT_CHARS, cut at a word and marked, never mid-word (nurse trial)."""
+    if len(text) <= EXCERPT_CHARS:
+        return text
+    return text[:EXCERPT_CHARS].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+
+
 def excerpt(messages: Iterable[tuple[str, str]]) -> list[dict[str, str]]:
     """The last messages before the request: (who, text) -> [{"who", "text"}], cut short."""
     kept = [(who, (text or "").strip()) for who, text in messages if (text or "").strip()]
-    return [{"who": who, "text": text[:EXCERPT_CHARS]} for who, text in kept[-EXCERPT_MESSAGES:]]
+    return [{"who": who, "text": _cut(_readable(text))} for who, text in kept[-EXCERPT_MESSAGES:]]
 
 
 def change_started(reference: str | None) -> Reply:
