@@ -95,6 +95,25 @@ def after_emergency(response: dict[str, Any], given: str | None, values: dict[st
         response["text"] = f"{text}\n\n{line}".strip()
 
 
+def urgent_given(tracker: DialogueStateTracker) -> bool:
+    return any(isinstance(event, ActionExecuted) and level_of_response(event.action_name or "") == "urgent"
+               for event in tracker.events)
+
+
+def after_urgent(response: dict[str, Any], values: dict[str, Any], language: str) -> None:
+    """After urgent advice every reply repeats it in one line, the call-back form's
+    questions included: a call back is not instead of being checked today (nurse trial:
+    the form's questions had no reminder)."""
+    line = (f"Recuerde el consejo que le di: llame hoy a {values['clinic_name']} al "
+            f"{values['clinic_phone']}, o vaya a un centro de atención urgente si la clínica está cerrada."
+            if language == "es" else
+            f"Remember the advice I gave earlier: please call {values['clinic_name']} at "
+            f"{values['clinic_phone']} today, or go to urgent care if the clinic is closed.")
+    text = response.get("text") or ""
+    if line not in text:
+        response["text"] = f"{text}\n\n{line}".strip()
+
+
 class ClinicResponses(TemplatedNaturalLanguageGenerator):
     def __init__(self, endpoint_config: EndpointConfig | None = None, domain: Domain | None = None):
         super().__init__((domain or Domain.empty()).responses)
@@ -112,7 +131,12 @@ class ClinicResponses(TemplatedNaturalLanguageGenerator):
         if utter_action == check_flow.CHECK_RESPONSE:
             filled.update(check_values(tracker, language))
         response = self.generate_from_slots(utter_action, filled, output_channel, **kwargs)
-        if response is not None and level_of_response(utter_action) != "emergency" \
-                and utter_action != GOING_FOR_HELP:
-            after_emergency(response, emergency_given(tracker), self.values, language)
+        level = level_of_response(utter_action)
+        if response is None or level == "emergency" or utter_action == GOING_FOR_HELP:
+            return response  # emergency advice says it itself; going for help needs no reminder
+        given = emergency_given(tracker)
+        if given:
+            after_emergency(response, given, self.values, language)
+        elif level is None and urgent_given(tracker):
+            after_urgent(response, self.values, language)
         return response

@@ -71,3 +71,29 @@ def test_spanish_only_reply_has_the_clinic_button():
     out = reply("utter_spanish_only", "hola", "es")
     assert "inglés" in out["text"]
     assert out["buttons"][0]["payload"] == f"tel:{settings.clinic_phone_tel}"
+
+
+def _after(escalation: str, response: str) -> dict:
+    events = [ActionExecuted("action_listen"), UserUttered("my site is red and hot", parse_data={}),
+              ActionExecuted(escalation), ActionExecuted("action_listen"),
+              UserUttered("/request_callback", parse_data={})]
+    tracker = DialogueStateTracker.from_events("t", events, DOMAIN.slots)
+    return asyncio.run(ClinicResponses(domain=DOMAIN).generate(response, tracker, "rest"))
+
+
+def test_after_urgent_advice_the_call_back_questions_repeat_it():
+    """Found by the nurse trial: after the urgent (fever) advice the call-back form's
+    questions had no reminder; a call back is not instead of being checked today."""
+    settings = get_settings()
+    out = _after("utter_urgent", "utter_ask_callback_name")
+    assert out["text"].startswith("What name") or "name" in out["text"].split("\n")[0]
+    assert out["text"].endswith(f"please call {settings.clinic_name} at {settings.clinic_phone} today, "
+                                "or go to urgent care if the clinic is closed.")
+    assert out["text"].count("Remember the advice") == 1
+    assert "Remember" not in reply("utter_ask_callback_name", "call me back please", "en")["text"]
+
+
+def test_after_emergency_advice_the_emergency_reminder_wins():
+    settings = get_settings()
+    out = _after("utter_emergency", "utter_ask_callback_name")
+    assert f"call {settings.emergency_number} now" in out["text"] and "urgent care" not in out["text"]
