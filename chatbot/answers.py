@@ -155,15 +155,25 @@ def decide(
     return "suggest" if top.score >= min(bar, settings.min_suggest_score) else "none"
 
 
-def suggestions(results: list[SearchResult], settings: Settings) -> Reply:
-    """Not sure: the closest questions as buttons, one tap each, and the clinic's number."""
+def other_procedures_page(result: SearchResult, procedure: str | None) -> bool:
+    """A section about another specific injection than the one the patient had (not one
+    the conversation itself turned to: "and for the trigger point one?")."""
+    return bool(procedure) and result.section.procedure not in (procedure, "general") and not result.by_frame
+
+
+def suggestions(results: list[SearchResult], settings: Settings, not_for: str | None = None) -> Reply:
+    """Not sure: the closest questions as buttons, one tap each, and the clinic's number.
+    `not_for`: the patient's procedure, when the closest pages are about another one."""
     headings: list[str] = []
     for result in results:
         if result.section.heading not in headings:
             headings.append(result.section.heading)
+    lead = (f"I don't have clinic information on that for a {PROCEDURE_NAMES.get(not_for, not_for)}; "
+            "the closest I have is about another injection, and its advice may not apply to yours. "
+            if not_for else "I'm not sure I have the answer to that. ")
     return Reply(
         ReplyKind.SUGGESTIONS,
-        text=("I'm not sure I have the answer to that. Is your question one of these? If not, "
+        text=(f"{lead}Is your question one of these? If not, "
               f"please call {settings.clinic_name} at {settings.clinic_phone}."),
         buttons=[{"title": h, "payload": h} for h in headings[:3]] + call_buttons(settings),
     )
@@ -426,6 +436,11 @@ def _replies_for(
         if ask is not None:
             return [ask]
     no_callback = turn.escalated_now or turn.earlier_escalation in ("emergency", "crisis")
+    if answered and other_procedures_page(results[0], turn.procedure):
+        # The patient said which injection they had, and the best page is about another
+        # one: never its advice as if it were theirs (nurse trial: a medial branch block
+        # patient got the facet joint page's "wait a few days before running").
+        return [suggestions(results, settings, not_for=turn.procedure)]
     if decision == "suggest":
         return [suggestions(results, settings)]  # with the earlier advice: with_earlier_advice
     reply = format_answer(results[0]) if answered else no_answer(settings, callback=not no_callback)

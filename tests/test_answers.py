@@ -139,3 +139,17 @@ def test_an_acknowledgement_is_acknowledged_not_looked_up(settings, message):
     search = FakeSearch()
     [reply] = reply_to(Turn(message, "out_of_scope"), search, settings)
     assert reply.kind == "acknowledged" and search.calls == []
+
+
+def test_another_injections_page_is_never_given_as_the_patients_own_answer(settings):
+    """Found by the nurse trial: "when can I go running again" from a patient who had a
+    medial branch block got the facet joint page's advice as the answer."""
+    search = FakeSearch(score=0.95)  # the facet joint section, a sure match by its words
+    [reply] = reply_to(Turn("when can I go running again", "ask_activity", procedure="medial_branch_block"),
+                       search, settings)
+    assert reply.kind == "suggestions"
+    assert reply.text.startswith("I don't have clinic information on that for a medial branch block")
+    assert reply.buttons[0]["title"] == "How long does numbness last?"
+    [same] = reply_to(Turn("when can I go running again", "ask_activity", procedure="facet_joint"),
+                      FakeSearch(score=0.95), settings)
+    assert same.kind == "answer"
