@@ -517,3 +517,13 @@ def test_an_unreviewed_change_to_the_word_groups_fails_the_check(tmp_path):
     lexicon.write_text(text.replace("- English: groin*, saddle,", "- English: groin*, back, saddle,"))
     errors = [f for f in check_knowledge(knowledge).errors if "changed since a clinician" in f.problem]
     assert len(errors) == 1 and "chatbot triage --changes" in errors[0].fix
+
+
+def test_a_wrong_section_topic_is_named_at_its_own_line(kb):
+    """Found by the nurse trial: the error for `Topic: walking` named the `##` question line."""
+    body = (f"# Soreness after an injection\n\n## Will I be sore after a trigger point injection?\n\n"
+            f"Topic: walking\n\n{ANSWER}\n")
+    (kb / "page.md").write_text(make_page(body=body))
+    [error] = findings(kb)
+    topic_line = make_page(body=body).splitlines().index("Topic: walking") + 1
+    assert error.startswith(f"page.md:{topic_line}: error:") and "'walking'" in error, error

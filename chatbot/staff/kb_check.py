@@ -91,6 +91,7 @@ class _Heading:
     text: str
     line: int
     words: int = 0
+    first_text_line: int = 0  # where its 'Topic:' line should be: the first line under it with text
 
 
 @dataclass
@@ -338,6 +339,8 @@ class _PageChecker:
                 return
             body = "\n".join(current_lines).strip()
             current.words = len(section_topic(body)[1].split())  # the answer's words, not its topic line
+            current.first_text_line = current.line + 1 + next(
+                (i for i, text in enumerate(current_lines) if text.strip()), 0)
             info.section_texts.append((current.line, body))
             self._section(current, body)
 
@@ -396,8 +399,9 @@ class _PageChecker:
             self.error(heading.line, f"the section '## {heading.text}' has no 'Topic:' line",
                        "put 'Topic: <name>' on the first line under the heading, with a name from: "
                        + ", ".join(sorted(SECTION_TOPICS)))
-        elif topic not in SECTION_TOPICS:
-            self.error(heading.line, f"the section '## {heading.text}' has the topic {topic!r}, "
+        elif topic not in SECTION_TOPICS:  # named at the Topic: line itself (nurse trial)
+            self.error(heading.first_text_line or heading.line, f"the section '## {heading.text}' has the "
+                       f"topic {topic!r}, "
                        "which is not in the list",
                        "use one of: " + ", ".join(sorted(SECTION_TOPICS)))
 
