@@ -66,6 +66,9 @@ ASK_WITHIN = 0.06  # two procedures' sections this close: ask which injection it
 FOLLOWUP_MARGIN = 0.03  # the earlier question must help by this much to be used
 CALLBACK_BUTTON = {"title": "Ask a nurse to call me", "payload": "/request_callback"}
 DIAGNOSTIC = re.compile(r"\bdiagnostic\b|\btest (?:block|injection)\b", re.IGNORECASE)
+# "I had a medial branch block this morning, ...": the patient tells of the block itself.
+TOLD_BLOCK = re.compile(r"\b(?:i|we)\s+(?:just\s+)?(?:had|got|did)\b[^.?!]*\b(?:medial branch|mbb"
+                        r"|diagnostic|test block|nerve block)", re.IGNORECASE)
 
 Search = Callable[[str, int, "str | None", "tuple[str, ...]"], list[SearchResult]]
 
@@ -342,7 +345,18 @@ def reply_to(
     """The replies for one message, in order. Never raises for odd input. `understands`
     tells keyboard mash from words (the index's reader); None: every message is words."""
     replies = _replies_for(turn, search, settings, sections, understands)
-    return with_earlier_advice(replies, turn, settings)
+    return with_earlier_advice(with_diary_offer(replies, turn), turn, settings)
+
+
+def with_diary_offer(replies: list[Reply], turn: Turn) -> list[Reply]:
+    """"I had a medial branch block this morning, can I go to the gym later?": whatever the
+    question gets, then the diary offer the block alone gets (nurse trial: combined with a
+    question, it was lost). Never after an escalation."""
+    told = turn.intent == "inform_procedure" or bool(TOLD_BLOCK.search(turn.message or ""))
+    offered = any(reply.kind in (ReplyKind.DIARY_OFFER, ReplyKind.UNREADABLE) for reply in replies)
+    if not told or offered or turn.earlier_escalation or turn.escalated_now or not diary_is_due(turn):
+        return replies
+    return [*replies, diary_replies.offer()]
 
 
 def with_earlier_advice(replies: list[Reply], turn: Turn, settings: Settings) -> list[Reply]:

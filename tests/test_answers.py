@@ -153,3 +153,17 @@ def test_another_injections_page_is_never_given_as_the_patients_own_answer(setti
     [same] = reply_to(Turn("when can I go running again", "ask_activity", procedure="facet_joint"),
                       FakeSearch(score=0.95), settings)
     assert same.kind == "answer"
+
+
+@pytest.mark.parametrize("intent", ["inform_procedure", "ask_activity"])
+def test_a_block_told_with_a_question_gets_the_answer_and_the_diary_offer(settings, intent):
+    """Found by the nurse trial: "hi, I had a medial branch block this morning. can I go to
+    the gym later today?" got the answer but never the pain diary the block alone gets."""
+    message = "hi, I had a medial branch block this morning. can I go to the gym later today?"
+    replies = reply_to(Turn(message, intent, procedure="medial_branch_block"), FakeSearch(score=0.95),
+                       settings)
+    assert [r.kind for r in replies][-1] == "diary_offer"
+    assert "Start my pain diary" in [b["title"] for b in replies[-1].buttons]
+    later = reply_to(Turn("can I shower tonight?", "ask_bathing", procedure="medial_branch_block"),
+                     FakeSearch(score=0.95), settings)
+    assert "diary_offer" not in [r.kind for r in later]  # not again with every answer
