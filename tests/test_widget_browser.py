@@ -288,6 +288,43 @@ def test_unreachable_server_shows_an_error_with_retry(widget, settings):
     expect(widget.log.locator(".cc-user")).to_have_count(1)  # the message is not shown twice
 
 
+def test_a_refusal_for_too_many_messages_shows_the_emergency_number(widget, settings):
+    """Issue 20: a 429 (someone on the same network flooded the assistant) still tells the
+    patient how to get help now."""
+    body = json.dumps({"error": f"too many messages from this connection; please wait a minute and try "
+                                f"again. If this is an emergency, call {settings.emergency_number} now."})
+    widget.page.route("**/webhooks/rest/webhook",
+                      lambda route: route.fulfill(status=429, content_type="application/json", body=body))
+    widget.open()
+    widget.input.fill(NUMBNESS)
+    widget.input.press("Enter")
+    error = widget.page.get_by_role("alert")
+    expect(error).to_contain_text("Please wait a minute")
+    expect(error.get_by_role("link", name=settings.emergency_number)).to_have_attribute(
+        "href", f"tel:{settings.emergency_tel}")
+
+
+def test_an_escalation_sent_with_an_error_is_shown_above_it(widget, settings):
+    """When the message could not be stored or the dialogue could not run, the server answers
+    503 with the escalation in `messages`: the patient must see it (issue 20)."""
+    escalation = {"recipient_id": "x", "text": f"Call {settings.emergency_number} now.",
+                  "custom": {"kind": "escalation", "level": "emergency", "when": "now",
+                             "title": f"Call {settings.emergency_number} now"},
+                  "buttons": [{"title": f"Call {settings.emergency_number}",
+                               "payload": f"tel:{settings.emergency_tel}"}]}
+    body = json.dumps({"error": "your message could not be saved; please send it again",
+                       "messages": [escalation]})
+    widget.page.route("**/webhooks/rest/webhook",
+                      lambda route: route.fulfill(status=503, content_type="application/json", body=body))
+    widget.open()
+    widget.input.fill("I can't breathe")
+    widget.input.press("Enter")
+    alert = widget.page.locator(".cc-log > .cc-alert")
+    expect(alert).to_have_count(1)
+    expect(alert).to_contain_text(f"Call {settings.emergency_number} now")
+    expect(widget.page.get_by_role("alert").filter(has_text="Retry")).to_have_count(1)
+
+
 def fill_diary(visitor: Widget) -> None:
     visitor.ask("I had my medial branch block this morning")
     visitor.tap("Start my pain diary")
