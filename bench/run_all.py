@@ -8,17 +8,19 @@ import sys
 from chatbot import PROJECT_ROOT
 
 BENCHMARKS = ["retrieval_eval", "answers_eval", "triage_eval", "rest_quality", "rest_latency", "nlu_eval",
-              "kb_reload_bench", "staff_tools_bench", "load_test", "kill_test"]
+              "kb_reload_bench", "staff_tools_bench", "load_test", "kill_test",
+              "kill_test --profile production"]
 
 
 def main() -> int:
     failed = []
-    for script in BENCHMARKS:
-        print(f"\n=== bench/{script}.py ===", flush=True)
+    for entry in BENCHMARKS:
+        script, *args = entry.split()
+        print(f"\n=== bench/{script}.py {' '.join(args)} ===", flush=True)
         # As modules from the project folder, so bench/ can use tests/support/.
-        code = subprocess.run([sys.executable, "-m", f"bench.{script}"], cwd=PROJECT_ROOT).returncode
+        code = subprocess.run([sys.executable, "-m", f"bench.{script}", *args], cwd=PROJECT_ROOT).returncode
         if code:
-            failed.append(script)
+            failed.append(entry)
     if failed:
         print(f"\nFailed: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0
