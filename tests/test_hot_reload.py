@@ -136,6 +136,8 @@ def test_a_broken_page_is_logged_and_its_last_good_version_keeps_serving(kb, cap
      "nothing to worry about"),
     (lambda text: text.replace("after the injection.", "after the injection. Call 1-800-555-0199."),
      "not one of the clinic's numbers"),
+    (lambda text: text.replace("after the injection.", "after the injection. Call Lakeview Spine Center."),
+     "names another organisation"),
 ])
 def test_an_edit_kb_check_refuses_never_reaches_patients(kb, caplog, edit, named):
     """Found by the nurse trial: a published page edited with a wrong topic (and a test

@@ -464,10 +464,13 @@ def test_preview_shows_triage_first_as_the_chat_does(tmp_path):
     ("Advertisement. Skip to main content.", "text from a web page's frame"),
     ("<p>See <a href='x'>this</a></p>", "HTML pasted from a web page"),
     ("Call our nurse line at 1-800-555-0199 for help.", "is not one of the clinic's numbers"),
-    ("© 2024 Other Clinic. All rights reserved.", "text from a web page's frame"),
+    ("© 2024 All rights reserved.", "text from a web page's frame"),
     ("Cookie settings", "text from a web page's frame"),
     ("More at http://example.org/page.", "http:// link"),
     ("A little bruising is nothing to worry about.", "nothing to worry about"),
+    # The second nurse trial: both reached patients.
+    ("Share this page on Facebook.", "text from a web page's frame"),
+    ("For questions call the Lakeview Spine Center nurse line.", "names another organisation"),
 ])
 def test_pasted_web_text_and_reassurance_are_errors_with_the_fix(kb, pasted, problem):
     """Found by a nurse following STAFF.md: all of these reached patients word for word."""
@@ -527,3 +530,15 @@ def test_a_wrong_section_topic_is_named_at_its_own_line(kb):
     [error] = findings(kb)
     topic_line = make_page(body=body).splitlines().index("Topic: walking") + 1
     assert error.startswith(f"page.md:{topic_line}: error:") and "'walking'" in error, error
+
+
+def test_pasted_text_is_named_at_its_own_line(kb):
+    """Found by the second nurse trial: both errors named the `##` question's line, not the
+    lines with "Cookie settings" and the other number."""
+    body = (f"# Soreness after an injection\n\n## Will I be sore after a trigger point injection?\n\n"
+            f"Topic: soreness\n\n{ANSWER}\n\nCookie settings\n\nOr call (312) 555-0199.\n")
+    page = make_page(body=body)
+    (kb / "page.md").write_text(page)
+    lines = page.splitlines()
+    expected = {lines.index("Cookie settings") + 1, lines.index("Or call (312) 555-0199.") + 1}
+    assert {int(error.split(":")[1]) for error in findings(kb)} == expected, findings(kb)

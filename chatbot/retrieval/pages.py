@@ -245,7 +245,7 @@ def _parse_page(text: str, relative_path: str) -> Page:
             raise PageError(f"the section '## {heading}' has the topic {topic!r}, which is not in the list",
                             fix="use one of: " + ", ".join(sorted(SECTION_TOPICS)),
                             path=relative_path, line=heading_line + 2)
-        for problem, fix in content_problems(body_text, known):
+        for problem, fix, _found in content_problems(body_text, known):
             raise PageError(f"the section '## {heading}' {problem}", fix=fix, path=relative_path,
                             line=heading_line)
         if body_text:

@@ -92,6 +92,7 @@ class _Heading:
     line: int
     words: int = 0
     first_text_line: int = 0  # where its 'Topic:' line should be: the first line under it with text
+    lines: tuple[str, ...] = ()  # the raw lines under it
 
 
 @dataclass
@@ -339,6 +340,7 @@ class _PageChecker:
                 return
             body = "\n".join(current_lines).strip()
             current.words = len(section_topic(body)[1].split())  # the answer's words, not its topic line
+            current.lines = tuple(current_lines)
             current.first_text_line = current.line + 1 + next(
                 (i for i, text in enumerate(current_lines) if text.strip()), 0)
             info.section_texts.append((current.line, body))
@@ -405,13 +407,22 @@ class _PageChecker:
                        "which is not in the list",
                        "use one of: " + ", ".join(sorted(SECTION_TOPICS)))
 
+    @staticmethod
+    def _line_of(heading: _Heading, found: str) -> int:
+        """The line under the heading where the text was found (nurse trial: "go to that line"
+        led to the question, not the pasted text); the heading's if it spans lines."""
+        for offset, text in enumerate(heading.lines, 1):
+            if found and found in text:
+                return heading.line + offset
+        return heading.line
+
     def _content(self, heading: _Heading, body: str) -> None:
         """What patients would read word for word: web page residue, other numbers to
         call, unsafe reassurance, and (on a procedure page) an answer that never names
         its procedure."""
         where = f"the section '## {heading.text}'"
-        for problem, fix in content_problems(body, self.known_numbers):
-            self.error(heading.line, f"{where} {problem}", fix)
+        for problem, fix, found in content_problems(body, self.known_numbers):
+            self.error(self._line_of(heading, found), f"{where} {problem}", fix)
         if self.info.procedure in _PROCEDURE_WORDS and not _PROCEDURE_WORDS[self.info.procedure].search(
                 f"{heading.text} {body}"):
             self.warn(heading.line, f"{where} never names its procedure",
