@@ -192,3 +192,21 @@ def test_a_block_just_before_midnight_is_read_as_said(text, hour, minute):
     # Found in a patient trial at 01:20: "11:45 PM, before midnight" was stored as 00:00.
     reading = read_time(text, datetime(2026, 12, 3, 1, 20))
     assert reading.at == datetime(2026, 12, 2, hour, minute)
+
+
+@pytest.mark.parametrize(("message", "activity"), [
+    ("2 now, bending to load the dishwasher, took a tylenol at 4:40",
+     "bending to load the dishwasher; medicine: took a tylenol at 4:40"),
+    ("2 now, bending to load the dishwasher. took 1 tylenol",
+     "bending to load the dishwasher; medicine: took 1 tylenol"),
+])
+def test_a_medicine_and_its_time_are_kept_with_the_entry_never_taken_as_its_time_or_score(message, activity):
+    """Found by the second nurse trial: the entry was filed at the tablet's time (04:40, not
+    now), and "took 1 tylenol" was refused as a second number. The clinic's diary page asks
+    patients to note any pain medicine and when."""
+    from zoneinfo import ZoneInfo
+
+    now = datetime(2026, 12, 3, 4, 56, tzinfo=ZoneInfo("America/New_York"))
+    reading = read_entry(message, now, Diary(8.0, now - timedelta(minutes=50), ()))
+    assert reading.problem is None
+    assert (reading.value.at, reading.value.score, reading.value.activity) == (now, 2.0, activity)
