@@ -169,9 +169,14 @@ def test_cli_over_a_tracker_url_writes_table_csv_and_html(store, tmp_path):
                      env={"TRACKER_DB_URL": f"sqlite:///{store.path}", "CLINIC_TIMEZONE": ZONE})
     assert result.returncode == 0, result.stderr
     assert "5 of 8 patient messages, from 3 patients" in result.stdout
-    first = result.stdout.splitlines()[2]
-    assert first.split()[:3] == ["1", "3", "3"] and "alcohol" in first
+    lines = result.stdout.splitlines()
+    # The clinic's pages answer the alcohol question now (the medicines page): it is marked
+    # so and listed after the open gaps (second nurse trial), though it was asked most.
+    alcohol = next(i for i, line in enumerate(lines) if "alcohol" in line and line.split()[1:3] == ["3", "3"])
+    assert lines[alcohol + 1].strip().startswith("ANSWERED NOW by medicines-and-blood-thinners.md")
+    assert lines[2].split()[0] == "1" and "alcohol" not in lines[2]
     assert (tmp_path / "g.csv").exists() and (tmp_path / "g.html").exists()
+    assert "Answered now" in (tmp_path / "g.html").read_text()
 
     missing = run_cli(env={"TRACKER_DB_URL": f"sqlite:///{tmp_path / 'nope.db'}"})
     assert missing.returncode == 1 and "no tracker database" in missing.stderr
@@ -270,6 +275,18 @@ def test_report_files_are_named_after_the_days_they_cover(store, tmp_path):
     result = run_cli("--since", "2026-11-01", "--until", "2026-11-30", "--csv", str(tmp_path), env=env)
     assert result.returncode == 0, result.stderr
     assert [p.name for p in tmp_path.glob("gaps-*.csv")] == ["gaps-2026-11-01_to_2026-11-30.csv"]
+
+
+def test_groups_the_pages_answer_now_are_marked_and_listed_last():
+    def message(text: str) -> gaps.GapMessage:
+        return gaps.GapMessage(text, "p1", 1.0, "no answer", None, None)
+
+    groups = [gaps.GapGroup([message("a"), message("a")], "can I have a massage?", rank=1),
+              gaps.GapGroup([message("b")], "where do I park?", rank=2)]
+    page = "massage.md › Can I get a massage?"
+    marked = gaps.mark_answered_now(groups, lambda q: page if "massage" in q else "")
+    assert [(g.rank, g.typical, g.answered_now) for g in marked] == [
+        (1, "where do I park?", ""), (2, "can I have a massage?", page)]
 
 
 def test_an_answered_question_is_not_a_gap_whatever_the_intent(tmp_path):

@@ -12,12 +12,15 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from chatbot.errors import ChatbotError
 from chatbot.settings import load_settings
+
+if TYPE_CHECKING:
+    from chatbot.retrieval.service import KnowledgeService
 
 
 def _lines(stream: TextIO) -> Iterator[str]:
@@ -226,16 +229,18 @@ def cmd_report_gaps(args: argparse.Namespace) -> int:
             events, end.timestamp(),
             settings.min_answer_score if args.weak_below is None else args.weak_below,
         )
-        encoder = None
+        groups = []
         if found:
-            from chatbot.retrieval.embedding import Embedder
+            from chatbot.retrieval.service import KnowledgeService
 
-            encoder = Embedder(settings.embedding_model)
+            # One model for both jobs: grouping by meaning, and asking the pages again.
+            assistant = KnowledgeService(settings)
+            groups = gaps.mark_answered_now(gaps.group_messages(found, assistant.embedder, args.similarity),
+                                            _answered_by(assistant))
         from chatbot.staff.safety_events import find_safety_events
 
         crises, checks = find_safety_events(events, end.timestamp())
-        report = gaps.GapReport(start, end, gaps.group_messages(found, encoder, args.similarity), total,
-                                crises, checks)
+        report = gaps.GapReport(start, end, groups, total, crises, checks)
     except gaps.GapError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -249,6 +254,19 @@ def cmd_report_gaps(args: argparse.Namespace) -> int:
         if given is not None and _write_report(report_path(given, name), render(report)):
             return 1
     return 0
+
+
+def _answered_by(assistant: KnowledgeService) -> Callable[[str], str]:
+    """"page › question" when the live pages (drafts left out) answer the question now."""
+    from chatbot.answers import decide
+
+    def answer_for(question: str) -> str:
+        results = assistant.search(question, k=5)
+        if results and decide(results, assistant.settings) == "answer":
+            return f"{results[0].section.page} › {results[0].section.heading}"
+        return ""
+
+    return answer_for
 
 
 def _write_report(path: Path, text: str) -> int:

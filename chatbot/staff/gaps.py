@@ -32,7 +32,7 @@ import os
 import re
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -99,6 +99,9 @@ class GapGroup:
     messages: list[GapMessage]
     typical: str  # the message nearest the group's centre
     rank: int = 0
+    # "page › question" when the pages as they are now answer the typical question (a page
+    # was written since): listed after the open gaps, so the top is still the page to write.
+    answered_now: str = ""
 
     @property
     def count(self) -> int:
@@ -349,6 +352,19 @@ def group_messages(messages: list[GapMessage], encoder: Encoder | None,
     return groups
 
 
+def mark_answered_now(groups: list[GapGroup], answer_for: Callable[[str], str]) -> list[GapGroup]:
+    """Each group's typical question asked again of the pages as they are now
+    (`answer_for` gives "page › question", or "" when the assistant would not answer);
+    answered groups go after the open ones, ranks renumbered. Second nurse trial: a
+    question a new page answers stayed at the top, and the nurse could not tell."""
+    for group in groups:
+        group.answered_now = answer_for(group.typical)
+    groups.sort(key=lambda g: bool(g.answered_now))  # stable: the order within each part stays
+    for rank, group in enumerate(groups, 1):
+        group.rank = rank
+    return groups
+
+
 def meaning_text(text: str) -> str:
     """The question without the context nearly all questions share ("after my injection")."""
     stripped = " ".join(_CONTEXT.sub(" ", text).split())
@@ -439,6 +455,9 @@ def format_table(report: GapReport, limit: int = 20, examples: int = 2) -> str:
     for group in report.groups[:limit]:
         out.append(f"{group.rank:>3}  {group.count:>5}  {group.patients:>8}  "
                    f"{_clip(_reasons(group), 28):<28}  {_clip(group.typical, 70)}")
+        if group.answered_now:
+            pad = f"{'':>3}  {'':>5}  {'':>8}  {'':<28}"
+            out.append(f"{pad}    ANSWERED NOW by {_clip(group.answered_now, 60)}")
         for example in group.examples(examples):
             out.append(f"{'':>3}  {'':>5}  {'':>8}  {'':<28}    also: {_clip(example, 64)}")
     if len(report.groups) > limit:
@@ -446,14 +465,15 @@ def format_table(report: GapReport, limit: int = 20, examples: int = 2) -> str:
     return "\n".join(out)
 
 
-CSV_COLUMNS = ["group", "group_asked", "group_patients", "typical_question", "message", "reason",
-               "score", "intent", "patient", "time"]
+CSV_COLUMNS = ["group", "group_asked", "group_patients", "typical_question", "answered_now_by", "message",
+               "reason", "score", "intent", "patient", "time"]
 
 
 def to_csv(report: GapReport) -> str:
     zone = report.start.tzinfo
     return csv_text(CSV_COLUMNS, (
-        (group.rank, group.count, group.patients, group.typical, message.text, message.reason,
+        (group.rank, group.count, group.patients, group.typical, group.answered_now, message.text,
+         message.reason,
          "" if message.score is None else f"{message.score:.3f}", message.intent or "",
          message.patient, _when(message.timestamp, zone))
         for group in report.groups
@@ -477,7 +497,8 @@ def to_html(report: GapReport) -> str:
           for line in safety_lines(report)),
         f"<p>{report.messages} of {report.patient_messages} patient messages were not answered well "
         f"({report.patients} patients), in {len(report.groups)} groups of similar questions. "
-        "The most asked come first: a page answering them helps the most patients.</p>",
+        "The most asked come first: a page answering them helps the most patients. Groups the pages "
+        "answer now (a page written since) come last, marked <strong>Answered now</strong>.</p>",
         "<table><tr><th>#</th><th class='n'>Asked</th><th class='n'>Patients</th><th>Why</th>"
         "<th>Typical question</th><th>Other wordings</th></tr>",
     ]
@@ -486,7 +507,9 @@ def to_html(report: GapReport) -> str:
         parts.append(
             f"<tr><td>{group.rank}</td><td class='n'>{group.count}</td>"
             f"<td class='n'>{group.patients}</td><td>{e(_reasons(group))}</td>"
-            f"<td>{e(group.typical)}</td><td><ul>{others}</ul></td></tr>"
+            f"<td>{e(group.typical)}"
+            + (f"<br><strong>Answered now</strong> by {e(group.answered_now)}" if group.answered_now else "")
+            + f"</td><td><ul>{others}</ul></td></tr>"
         )
     parts.append("</table><h2>Every message</h2><table><tr><th>Group</th><th>When</th>"
                  "<th>Patient (hashed)</th><th>Why</th><th>Message</th></tr>")
@@ -504,4 +527,4 @@ def iter_group_rows(report: GapReport) -> Iterator[dict[str, object]]:
     for group in report.groups:
         yield {"rank": group.rank, "asked": group.count, "patients": group.patients,
                "reasons": dict(group.reasons), "typical": group.typical,
-               "examples": group.examples(10)}
+               "examples": group.examples(10), "answered_now": group.answered_now}
