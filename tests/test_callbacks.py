@@ -235,3 +235,13 @@ def test_the_excerpt_reads_taps_as_taps_and_cuts_at_a_word():
     lines = excerpt([("assistant", long_advice), ("patient", "/request_callback")])
     assert lines[1]["text"] == "(tapped: Ask a nurse to call me)"
     assert len(lines[0]["text"]) <= EXCERPT_CHARS + 2 and lines[0]["text"].endswith("today. …")
+
+
+def test_a_number_without_its_area_code_is_asked_again_for_that_reason():
+    """Found by the second nurse trial: "555-0142" was refused as "its area code is not in
+    use", and the patient could think their number was wrong."""
+    from chatbot.callbacks.phone import read_phone
+
+    reading = read_phone("555-0142", "US")
+    assert reading.e164 is None and "needs its area code" in (reading.problem or "")
+    assert "not in use" in (read_phone("(999) 555-0143", "US").problem or "")

@@ -44,7 +44,12 @@ def read_phone(text: str, region: str) -> PhoneReading:
             "like (212) 555-0143 or +44 20 7946 0958.",
         )
     if not phonenumbers.is_valid_number(number):
-        if phonenumbers.is_possible_number(number):  # the right length, but no such area code
+        reason = phonenumbers.is_possible_number_with_reason(number)
+        if reason == phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY:  # "555-0142": no area code
+            return PhoneReading(None, problem=(
+                "That number needs its area code, so a nurse can dial it from the clinic. "
+                "Please type it again with the area code, like (212) 555-0143."))
+        if reason == phonenumbers.ValidationResult.IS_POSSIBLE:  # the right length, but no such area code
             return PhoneReading(None, problem=(
                 "I can't use that number: its area code is not in use, so a nurse could not reach it. "
                 "Please check it, or call the clinic yourself if you prefer."))

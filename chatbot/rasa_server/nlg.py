@@ -100,10 +100,12 @@ def urgent_given(tracker: DialogueStateTracker) -> bool:
                for event in tracker.events)
 
 
-def after_urgent(response: dict[str, Any], values: dict[str, Any], language: str) -> None:
+def after_urgent(response: dict[str, Any], values: dict[str, Any], language: str,
+                 question: bool = False) -> None:
     """After urgent advice every reply repeats it in one line, the call-back form's
     questions included: a call back is not instead of being checked today (nurse trial:
-    the form's questions had no reminder)."""
+    the form's questions had no reminder). Before a form's question, so the question is
+    the last thing read (second nurse trial)."""
     line = (f"Recuerde el consejo que le di: llame hoy a {values['clinic_name']} al "
             f"{values['clinic_phone']}, o vaya a un centro de atención urgente si la clínica está cerrada."
             if language == "es" else
@@ -111,7 +113,7 @@ def after_urgent(response: dict[str, Any], values: dict[str, Any], language: str
             f"{values['clinic_phone']} today, or go to urgent care if the clinic is closed.")
     text = response.get("text") or ""
     if line not in text:
-        response["text"] = f"{text}\n\n{line}".strip()
+        response["text"] = (f"{line}\n\n{text}" if question else f"{text}\n\n{line}").strip()
 
 
 class ClinicResponses(TemplatedNaturalLanguageGenerator):
@@ -138,5 +140,5 @@ class ClinicResponses(TemplatedNaturalLanguageGenerator):
         if given:
             after_emergency(response, given, self.values, language)
         elif level is None and urgent_given(tracker):
-            after_urgent(response, self.values, language)
+            after_urgent(response, self.values, language, question=utter_action.startswith("utter_ask_"))
         return response

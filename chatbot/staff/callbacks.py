@@ -105,7 +105,7 @@ def format_table(callbacks: list[StoredCallback], zone: ZoneInfo, show_done: boo
         lines.append("")
     open_count = sum(1 for c in callbacks if c.done is None)
     lines.append(f"{open_count} waiting. Mark one handled: chatbot report callbacks --done ID --by NAME "
-                 "--outcome TEXT (undo: --undo ID)")
+                 "--outcome TEXT (undo: --undo ID --by NAME)")
     return "\n".join(lines)
 
 
