@@ -164,7 +164,8 @@ def other_procedures_page(result: SearchResult, procedure: str | None) -> bool:
     return bool(procedure) and result.section.procedure not in (procedure, "general") and not result.by_frame
 
 
-def suggestions(results: list[SearchResult], settings: Settings, not_for: str | None = None) -> Reply:
+def suggestions(results: list[SearchResult], settings: Settings, not_for: str | None = None,
+                callback: bool = True) -> Reply:
     """Not sure: the closest questions as buttons, one tap each, and the clinic's number.
     `not_for`: the patient's procedure, when the closest pages are about another one."""
     headings: list[str] = []
@@ -178,7 +179,10 @@ def suggestions(results: list[SearchResult], settings: Settings, not_for: str | 
         ReplyKind.SUGGESTIONS,
         text=(f"{lead}Is your question one of these? If not, "
               f"please call {settings.clinic_name} at {settings.clinic_phone}."),
-        buttons=[{"title": h, "payload": h} for h in headings[:3]] + call_buttons(settings),
+        # A nurse call back too, as with no answer (second nurse trial: "is it one of these?"
+        # four times, and the patient had to type "can a nurse call me").
+        buttons=[{"title": h, "payload": h} for h in headings[:3]] + call_buttons(settings)
+        + ([CALLBACK_BUTTON] if callback else []),
     )
 
 
@@ -454,9 +458,10 @@ def _replies_for(
         # The patient said which injection they had, and the best page is about another
         # one: never its advice as if it were theirs (nurse trial: a medial branch block
         # patient got the facet joint page's "wait a few days before running").
-        return [suggestions(results, settings, not_for=turn.procedure)]
+        return [suggestions(results, settings, not_for=turn.procedure, callback=not no_callback)]
     if decision == "suggest":
-        return [suggestions(results, settings)]  # with the earlier advice: with_earlier_advice
+        # With the earlier advice: with_earlier_advice.
+        return [suggestions(results, settings, callback=not no_callback)]
     reply = format_answer(results[0]) if answered else no_answer(settings, callback=not no_callback)
     notes = []
     if answered and (intent == "report_symptom" or mentions_symptom):

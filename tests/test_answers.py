@@ -167,3 +167,18 @@ def test_a_block_told_with_a_question_gets_the_answer_and_the_diary_offer(settin
     later = reply_to(Turn("can I shower tonight?", "ask_bathing", procedure="medial_branch_block"),
                      FakeSearch(score=0.95), settings)
     assert "diary_offer" not in [r.kind for r in later]  # not again with every answer
+
+
+def test_is_it_one_of_these_offers_a_nurse_call_back_but_never_after_emergency_advice(settings):
+    """Found by the second nurse trial: only "no answer" offered the call back; after four
+    "is it one of these?" replies the patient had to type "can a nurse call me"."""
+    from chatbot.answers import CALLBACK_BUTTON
+
+    settings = dataclasses.replace(settings, min_answer_score=0.66, min_topic_answer_score=0.66,
+                                   min_suggest_score=0.60)
+    unsure = FakeSearch(score=0.62)  # under the answer bar, over the buttons' bar
+    [reply] = reply_to(Turn("something about my numbness", "nlu_fallback"), unsure, settings)
+    assert reply.kind == "suggestions" and CALLBACK_BUTTON in reply.buttons
+    [after] = reply_to(Turn("something about my numbness", "nlu_fallback", earlier_escalation="emergency"),
+                       unsure, settings)
+    assert after.kind == "suggestions" and CALLBACK_BUTTON not in after.buttons

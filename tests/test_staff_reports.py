@@ -247,3 +247,14 @@ def test_one_patients_diary_files_never_replace_the_clinic_wide_report(tracker, 
     names = sorted(path.name for path in folder.iterdir())
     stamp = f"diaries-{reference}-2026-11-01_to_2026-11-30"
     assert names == ["all.html", f"{stamp}.fhir.json", f"{stamp}.html"], names
+
+
+def test_the_default_reports_folder_is_owner_only(tmp_path, monkeypatch):
+    """Found by the second nurse trial: var/reports/ was drwxr-xr-x (the files were 0600)."""
+    from chatbot.staff import report_files
+
+    folder = tmp_path / "var" / "reports"
+    folder.mkdir(parents=True, mode=0o755)
+    monkeypatch.setattr(report_files, "REPORTS_DIR", folder)
+    report_files.write_private(report_files.report_path(None, "x.csv"), "a,b\n")
+    assert oct(os.stat(folder).st_mode & 0o777) == "0o700"

@@ -23,7 +23,9 @@ def report_path(given: str | None, default_name: str) -> Path:
 
 def write_private(path: Path, text: str) -> Path:
     """Written readable by the owner only: reports hold names, numbers and pain scores."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.parent.resolve() == REPORTS_DIR.resolve():
+        os.chmod(REPORTS_DIR, 0o700)  # our own folder: owner only, like var/ (second nurse trial)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as handle:
         handle.write(text)
