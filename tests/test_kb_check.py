@@ -520,6 +520,7 @@ def test_an_unreviewed_change_to_the_word_groups_fails_the_check(tmp_path):
     lexicon.write_text(text.replace("- English: groin*, saddle,", "- English: groin*, back, saddle,"))
     errors = [f for f in check_knowledge(knowledge).errors if "changed since a clinician" in f.problem]
     assert len(errors) == 1 and "chatbot triage --changes" in errors[0].fix
+    assert errors[0].path == lexicon  # the file that changed (second nurse trial: it named red-flags.md)
 
 
 def test_a_wrong_section_topic_is_named_at_its_own_line(kb):

@@ -69,6 +69,8 @@ def cmd_triage(args: argparse.Namespace) -> int:
     if args.changes:
         from chatbot.staff import triage_changes
 
+        print("Deciding every labelled message again with the catalogue as it is now (about half a "
+              "minute) ...", file=sys.stderr, flush=True)
         decided = triage_changes.decide_all()
         if args.accept:
             count = triage_changes.accept(decided)

@@ -566,14 +566,14 @@ def _unreviewed_catalogue(triage_dir: Path) -> list[Finding]:
     labelled messages emergencies, and this check said 0 errors)."""
     from chatbot.staff.triage_changes import unreviewed
 
-    catalogue = triage_dir / "red-flags.md"
-    if not catalogue.is_file() or not unreviewed(triage_dir):
+    if not (triage_dir / "red-flags.md").is_file():
         return []
-    return [Finding(catalogue, 1, "error",
-                    "the red-flag catalogue or its word groups (lexicon.md) changed since a clinician last "
-                    "reviewed what the change does to labelled messages",
+    return [Finding(triage_dir / name, 1, "error",
+                    f"{name} changed since a clinician last reviewed what the red-flag rules decide "
+                    "for the labelled messages",
                     "run `chatbot triage --changes`, review the list with a clinician, then "
-                    "`chatbot triage --changes --accept` (or undo the edit)")]
+                    "`chatbot triage --changes --accept` (or undo the edit)")
+            for name in unreviewed(triage_dir)]
 
 
 def catalogue_paths(knowledge_dir: Path) -> list[Path]:

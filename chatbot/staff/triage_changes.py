@@ -85,7 +85,9 @@ def accept(decided: list[tuple[corpus.Example, str]], path: Path = DECISIONS_FIL
     rows = ["\t".join(HEADER)]
     rows += ["\t".join((e.writer, message_key(e.message), e.level, level)) for e, level in decided]
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    reviewed.write_text(catalogue_fingerprint(triage_dir or default_triage_dir()) + "\n", encoding="utf-8")
+    folder = triage_dir or default_triage_dir()
+    reviewed.write_text("".join(f"{file_fingerprint(folder / name)}  {name}\n" for name in CATALOGUE_FILES),
+                        encoding="utf-8")
     return len(decided)
 
 
@@ -94,18 +96,19 @@ def default_triage_dir() -> Path:
     return triage.catalogue_path().parent
 
 
-def catalogue_fingerprint(triage_dir: Path) -> str:
-    digest = hashlib.sha256()
-    for name in CATALOGUE_FILES:
-        path = triage_dir / name
-        digest.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"") + b"\0")
-    return digest.hexdigest()
+def file_fingerprint(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes() if path.is_file() else b"").hexdigest()
 
 
-def unreviewed(triage_dir: Path, reviewed: Path = REVIEWED_FILE) -> bool:
-    """True when the catalogue or its word groups changed since `--changes --accept`."""
-    recorded_print = reviewed.read_text(encoding="utf-8").strip() if reviewed.is_file() else ""
-    return recorded_print != catalogue_fingerprint(triage_dir)
+def unreviewed(triage_dir: Path, reviewed: Path = REVIEWED_FILE) -> list[str]:
+    """The catalogue files (red-flags.md, lexicon.md) changed since `--changes --accept`."""
+    recorded_prints: dict[str, str] = {}
+    if reviewed.is_file():
+        for line in reviewed.read_text(encoding="utf-8").splitlines():
+            digest, _, name = line.partition("  ")
+            recorded_prints[name.strip()] = digest.strip()
+    return [name for name in CATALOGUE_FILES
+            if recorded_prints.get(name) != file_fingerprint(triage_dir / name)]
 
 
 def format_changes(moved: list[Change]) -> str:
