@@ -7,7 +7,7 @@ and they reached patients.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from dataclasses import dataclass
 
 HTML_TAG = re.compile(
     r"</?(?:p|a|div|span|br|strong|em|b|i|ul|ol|li|h[1-6]|img|table|tr|td|script|style)\b[^>]*>",
@@ -35,20 +35,22 @@ PHONE_NUMBER = re.compile(r"(?<!\d)(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]
                           r"|\b1[\s.-]?8\d\d[\s.-]?[A-Z0-9]{3}[\s.-]?[A-Z0-9]{4}\b")
 
 
-def clinic_numbers() -> frozenset[str]:
-    """The numbers a page may give: the clinic's settings (last 10 digits)."""
+@dataclass(frozen=True)
+class Clinic:
+    """What a page may name as the one to contact: the clinic's numbers (last 10 digits)
+    and its name, from the settings, read once per page (or once per `kb check`)."""
+
+    numbers: frozenset[str]
+    name: str
+
+
+def this_clinic() -> Clinic:
     from chatbot.settings import load_settings
 
     settings = load_settings()
     numbers = (settings.clinic_phone, settings.urgent_care_phone, settings.emergency_number,
                settings.crisis_line)
-    return frozenset(re.sub(r"\D", "", n)[-10:] for n in numbers if n)
-
-
-def clinic_name() -> str:
-    from chatbot.settings import load_settings
-
-    return load_settings().clinic_name
+    return Clinic(frozenset(re.sub(r"\D", "", n)[-10:] for n in numbers if n), settings.clinic_name)
 
 
 # Words that make a generic place, not an organisation: "an Urgent Care Center", "the
@@ -58,13 +60,11 @@ GENERIC_PLACE_WORDS = frozenset({"the", "a", "an", "your", "our", "local", "near
                                  "community"})
 
 
-def content_problems(body: str, known_numbers: Iterable[str],
-                     own_name: str | None = None) -> list[tuple[str, str, str]]:
+def content_problems(body: str, clinic: Clinic) -> list[tuple[str, str, str]]:
     """(what is wrong, after "the section ... ", the fix, and the text found, so the check
     can name its own line) for one section's text."""
-    known = set(known_numbers)
     problems = []
-    own = (own_name if own_name is not None else clinic_name()).lower()
+    own = clinic.name.lower()
     for match in OTHER_ORGANISATION.finditer(body):
         name = match.group().strip()
         generic = all(word.lower() in GENERIC_PLACE_WORDS for word in name.split()[:-1])
@@ -91,7 +91,7 @@ def content_problems(body: str, known_numbers: Iterable[str],
                          "say what is common and when to call instead; the assistant never says a "
                          "symptom is nothing to worry about", calm.group()))
     for number in PHONE_NUMBER.findall(body):
-        if re.sub(r"\D", "", number)[-10:] not in known:
+        if re.sub(r"\D", "", number)[-10:] not in clinic.numbers:
             problems.append((f"gives the phone number {number.strip()!r}, which is not one of the clinic's "
                              "numbers (its settings: CLINIC_PHONE, URGENT_CARE_PHONE)",
                              "remove it; the assistant adds the clinic's own numbers (CLINIC_PHONE, "

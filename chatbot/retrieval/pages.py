@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from chatbot.errors import ChatbotError
-from chatbot.retrieval.page_content import clinic_numbers, content_problems
+from chatbot.retrieval.page_content import content_problems, this_clinic
 
 PROCEDURES = ("facet_joint", "medial_branch_block", "trigger_point", "general")
 # The topic names a page may list under 'topics'. The assistant's intents map onto them
@@ -235,7 +235,7 @@ def _parse_page(text: str, relative_path: str) -> Page:
 
     body = text[match.end():]
     found: list[Section] = []
-    known = clinic_numbers()
+    clinic = this_clinic()  # once per page, not per section
     for heading, body_text in split_sections(body):
         at = re.search(rf"^##[ \t]+{re.escape(heading)}", body, re.MULTILINE)
         heading_line = text[:match.end() + (at.start() if at else 0)].count("\n") + 1
@@ -245,7 +245,7 @@ def _parse_page(text: str, relative_path: str) -> Page:
             raise PageError(f"the section '## {heading}' has the topic {topic!r}, which is not in the list",
                             fix="use one of: " + ", ".join(sorted(SECTION_TOPICS)),
                             path=relative_path, line=heading_line + 2)
-        for problem, fix, _found in content_problems(body_text, known):
+        for problem, fix, _found in content_problems(body_text, clinic):
             raise PageError(f"the section '## {heading}' {problem}", fix=fix, path=relative_path,
                             line=heading_line)
         if body_text:

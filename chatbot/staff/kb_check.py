@@ -32,7 +32,7 @@ from urllib.parse import unquote, urlsplit
 import yaml
 
 from chatbot import triage
-from chatbot.retrieval.page_content import clinic_numbers, content_problems
+from chatbot.retrieval.page_content import Clinic, content_problems, this_clinic
 from chatbot.retrieval.pages import (
     PAGE_YAML_LOADER,
     PROCEDURES,
@@ -136,10 +136,10 @@ _AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(hours?|days?|weeks?|minutes?|°f|°c|f
 
 
 class _PageChecker:
-    def __init__(self, path: Path, relative: str, known_numbers: frozenset[str] = frozenset()) -> None:
+    def __init__(self, path: Path, relative: str, clinic: Clinic) -> None:
         self.info = _PageInfo(path, relative)
         self.findings: list[Finding] = []
-        self.known_numbers = known_numbers  # the clinic's numbers (last 10 digits)
+        self.clinic = clinic  # the numbers and name a page may give
 
     def error(self, line: int, problem: str, fix: str) -> None:
         self.findings.append(Finding(self.info.path, line, "error", problem, fix))
@@ -421,7 +421,7 @@ class _PageChecker:
         call, unsafe reassurance, and (on a procedure page) an answer that never names
         its procedure."""
         where = f"the section '## {heading.text}'"
-        for problem, fix, found in content_problems(body, self.known_numbers):
+        for problem, fix, found in content_problems(body, self.clinic):
             self.error(self._line_of(heading, found), f"{where} {problem}", fix)
         if self.info.procedure in _PROCEDURE_WORDS and not _PROCEDURE_WORDS[self.info.procedure].search(
                 f"{heading.text} {body}"):
@@ -635,10 +635,10 @@ def check_knowledge(knowledge_dir: Path, catalogues: Iterable[Path] | None = Non
                                        "check KNOWLEDGE_DIR in .env"))
         return report
     pages: dict[Path, _PageInfo] = {}
-    known = clinic_numbers()
+    clinic = this_clinic()
     for path in page_files(knowledge_dir):
         relative = path.relative_to(knowledge_dir).as_posix()
-        checker = _PageChecker(path, relative, known)
+        checker = _PageChecker(path, relative, clinic)
         try:
             raw = read_page_text(path, relative)
         except PageError as error:
