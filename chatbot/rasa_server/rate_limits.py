@@ -87,9 +87,16 @@ def make_limiter(limit: int, redis_url: str, name: str) -> RateLimiter | RedisRa
     return RedisRateLimiter(limit, redis_url, name) if redis_url else RateLimiter(limit)
 
 
-def client_address(peer: str, forwarded_for: str | None, trusted: tuple[str, ...]) -> str:
+Networks = tuple["ipaddress.IPv4Network | ipaddress.IPv6Network", ...]
+
+
+def parse_networks(items: tuple[str, ...]) -> Networks:
+    """TRUSTED_PROXIES as networks, parsed once (the settings already checked each item)."""
+    return tuple(ipaddress.ip_network(item, strict=False) for item in items)
+
+
+def client_address(peer: str, forwarded_for: str | None, networks: Networks) -> str:
     """The patient's address as far as it can be trusted (see the module's docstring)."""
-    networks = [ipaddress.ip_network(item, strict=False) for item in trusted]
 
     def is_trusted(address: str) -> bool:
         try:

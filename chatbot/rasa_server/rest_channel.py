@@ -43,6 +43,7 @@ from chatbot.rasa_server.rate_limits import (
     RateLimiter,  # noqa: F401 - part of this module's interface for tests
     client_address,
     make_limiter,
+    parse_networks,
 )
 from chatbot.rasa_server.sanic_limits import install_request_time_cap
 from chatbot.rasa_server.startup import refuse_to_start
@@ -283,7 +284,7 @@ class ClinicRestInput(RestInput):
         self.address_limits = AddressLimits.from_settings(settings.new_conversations_per_address,
                                                           settings.messages_per_address,
                                                           settings.rate_limit_redis_url)
-        self.trusted_proxies = settings.trusted_proxies
+        self.trusted_proxies = parse_networks(settings.trusted_proxies)  # once, not per request
         self.emergency_number = settings.emergency_number
 
     def address(self, request: Request) -> str:

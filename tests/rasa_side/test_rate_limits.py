@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.rasa_server.rate_limits import AddressLimits, RateLimiter, client_address
+from chatbot.rasa_server.rate_limits import AddressLimits, RateLimiter, client_address, parse_networks
 
-PROXY = ("127.0.0.1/32", "::1")
+PROXY = parse_networks(("127.0.0.1/32", "::1"))
 
 
 @pytest.mark.parametrize(("peer", "forwarded", "expected"), [
